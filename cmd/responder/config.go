@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/ike/policy"
+	"github.com/ikelab/ikelab/ike/trust"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/internal/pemfile"
+)
+
+// Config is the responder's configuration file (YAML). Every field is
+// optional except where noted; see docs/config.md for a full example.
+type Config struct {
+	// Listen is the address, or list of addresses, to listen on (default
+	// 0.0.0.0: all IPv4; add "::" for all IPv6).
+	Listen stringOrList `yaml:"listen"`
+	// Port and NATTPort are the IKE and NAT-T ports (default 500, 4500).
+	Port     uint16 `yaml:"port"`
+	NATTPort uint16 `yaml:"natt_port"`
+
+	// Policy names a built-in policy ("recommended", "windows-default")
+	// or spells one out with strongSwan strings or Windows parameters.
+	Policy policy.Config `yaml:"policy"`
+
+	// Identity is the responder's own certificate and key.
+	Identity IdentityConfig `yaml:"identity"`
+	// PSK, if set, is accepted from peers authenticating with a shared key.
+	PSK string `yaml:"psk"`
+	// Trust decides which peer certificates are accepted.
+	Trust trust.Policy `yaml:"trust"`
+
+	// Pool4 and Pool6 are the virtual address pools, e.g. 10.99.0.0/24.
+	Pool4 string `yaml:"pool4"`
+	Pool6 string `yaml:"pool6"`
+	// DNS and NBNS servers handed out in CP replies.
+	DNS  []string `yaml:"dns"`
+	NBNS []string `yaml:"nbns"`
+	// LocalTS are the networks behind the responder (default everything).
+	LocalTS []string `yaml:"local_ts"`
+
+	// DPD is the dead peer detection interval (default 30s; 0s disables).
+	DPD *time.Duration `yaml:"dpd"`
+	// FragmentSize is the largest IKE message sent unfragmented.
+	FragmentSize int `yaml:"fragment_size"`
+	// RetransmitTimeout and RetransmitTries drive the responder's own
+	// requests (DPD, delete): timeout doubles on each try (default 4s, 5).
+	RetransmitTimeout time.Duration `yaml:"retransmit_timeout"`
+	RetransmitTries   int           `yaml:"retransmit_tries"`
+
+	// CookieThreshold is the number of half-open IKE SAs from which
+	// IKE_SA_INIT needs a COOKIE (RFC 7296, Section 2.6): 0 always, -1
+	// never; default 10. CookieThresholdIP and BlockThresholdIP apply per
+	// source address (defaults 3 and 5, as strongSwan); MaxHalfOpen bounds
+	// them all (default 10000).
+	CookieThreshold   *int `yaml:"cookie_threshold"`
+	CookieThresholdIP int  `yaml:"cookie_threshold_ip"`
+	BlockThresholdIP  int  `yaml:"block_threshold_ip"`
+	MaxHalfOpen       int  `yaml:"max_half_open"`
+
+	// Audit is where JSON audit records go: a file path, or "-" for
+	// standard output (default "-").
+	Audit string `yaml:"audit"`
+	// LogLevel is "info" or "debug".
+	LogLevel string `yaml:"log_level"`
+	// KeyExport writes Wireshark key tables: IKEv2 and ESP file paths.
+	KeyExport struct {
+		IKEv2 string `yaml:"ikev2_decryption_table"`
+		ESP   string `yaml:"esp_sa"`
+	} `yaml:"key_export"`
+}
+
+// IdentityConfig names the responder's credentials.
+type IdentityConfig struct {
+	// Certificate is a PEM file: the server certificate, then any
+	// intermediates.
+	Certificate string `yaml:"certificate"`
+	// Key is the PEM (PKCS#8, PKCS#1 or SEC 1) private key.
+	Key string `yaml:"key"`
+	// ID overrides IDr: "fqdn:vpn.example", "ip:192.0.2.1", or "dn" for
+	// the certificate subject (the default).
+	ID string `yaml:"id"`
+}
+
+// configError is one problem found in a config file, with its line.
+type configError struct {
+	file string
+	line int
+	msg  string
+}
+
+func (e configError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: %s", e.file, e.msg)
+}
+
+// loadConfig parses a config file strictly: unknown keys are errors.
+func loadConfig(path string) (*Config, map[string]int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, configError{file: path, msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	// Remember where each top-level key is, for semantic errors.
+	lines := map[string]int{}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil && len(root.Content) > 0 {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			lines[m.Content[i].Value] = m.Content[i].Line
+		}
+	}
+	return &c, lines, nil
+}
+
+// build turns the file's values into an engine configuration, collecting
+// every error with the line of the key it concerns.
+func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ike.Config, []netip.Addr, []error) {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, configError{file: path, line: lines[key], msg: key + ": " + fmt.Sprintf(format, args...)})
+	}
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(filepath.Dir(path), p)
+	}
+	ec := &ike.Config{Log: log}
+
+	var listen []netip.Addr
+	for _, l := range c.Listen {
+		a, err := netip.ParseAddr(l)
+		if err != nil {
+			bad("listen", "%v", err)
+		}
+		listen = append(listen, a)
+	}
+	if len(listen) == 0 {
+		listen = []netip.Addr{netip.IPv4Unspecified()}
+	}
+	pol, err := policy.FromConfig(c.Policy)
+	if err != nil {
+		bad("policy", "%v", err)
+	}
+	ec.Policy = pol
+
+	if c.Identity.Certificate != "" || c.Identity.Key != "" {
+		certs, err := pemfile.Chain(rel(c.Identity.Certificate))
+		if err != nil {
+			bad("identity", "certificate: %v", err)
+		}
+		key, err := pemfile.Key(rel(c.Identity.Key))
+		if err != nil {
+			bad("identity", "key: %v", err)
+		}
+		ec.Certificates, ec.Key = certs, key
+		if id, err := parseID(c.Identity.ID); err != nil {
+			bad("identity", "id: %v", err)
+		} else {
+			ec.ID = id
+		}
+	}
+	if c.PSK != "" {
+		ec.PSK = []byte(c.PSK)
+	}
+	if len(c.Trust.RootCAFiles) > 0 {
+		tp := c.Trust
+		for i := range tp.RootCAFiles {
+			tp.RootCAFiles[i] = rel(tp.RootCAFiles[i])
+		}
+		for i := range tp.CRL.Files {
+			tp.CRL.Files[i] = rel(tp.CRL.Files[i])
+		}
+		tp.CRL.Dir = rel(tp.CRL.Dir)
+		v, err := trust.NewVerifier(tp)
+		if err != nil {
+			bad("trust", "%v", err)
+		}
+		ec.Trust = v
+	}
+	if ec.PSK == nil && ec.Trust == nil {
+		bad("trust", "no way to authenticate peers: set trust.root_ca_files or psk")
+	}
+	parsePrefix := func(key, s string) netip.Prefix {
+		if s == "" {
+			return netip.Prefix{}
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			bad(key, "%v", err)
+		}
+		return p
+	}
+	ec.Pool4, ec.Pool6 = parsePrefix("pool4", c.Pool4), parsePrefix("pool6", c.Pool6)
+	for key, list := range map[string][]string{"dns": c.DNS, "nbns": c.NBNS} {
+		for _, s := range list {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				bad(key, "%v", err)
+				continue
+			}
+			if key == "dns" {
+				ec.DNS = append(ec.DNS, a)
+			} else {
+				ec.NBNS = append(ec.NBNS, a)
+			}
+		}
+	}
+	for _, s := range c.LocalTS {
+		ec.LocalTS = append(ec.LocalTS, parsePrefix("local_ts", s))
+	}
+	ec.DPDInterval = 30 * time.Second
+	if c.DPD != nil {
+		ec.DPDInterval = *c.DPD
+	}
+	ec.FragmentSize = c.FragmentSize
+	ec.RetransmitTimeout, ec.RetransmitTries = c.RetransmitTimeout, c.RetransmitTries
+	if c.CookieThreshold != nil {
+		switch t := *c.CookieThreshold; {
+		case t == 0:
+			ec.CookieThreshold = ike.CookieAlways
+		case t < 0:
+			ec.CookieThreshold = ike.CookieNever
+		default:
+			ec.CookieThreshold = t
+		}
+	}
+	ec.CookieThresholdIP, ec.BlockThresholdIP, ec.MaxHalfOpen = c.CookieThresholdIP, c.BlockThresholdIP, c.MaxHalfOpen
+	if c.FragmentSize != 0 && c.FragmentSize < 576 {
+		bad("fragment_size", "%d is below 576, the smallest IPv4 datagram every host takes", c.FragmentSize)
+	}
+	return ec, listen, errs
+}
+
+func parseID(s string) (*wire.ID, error) {
+	kind, val, _ := strings.Cut(s, ":")
+	switch kind {
+	case "", "dn":
+		return nil, nil
+	case "fqdn":
+		return &wire.ID{Responder: true, IDType: wire.ID_FQDN, Data: []byte(val)}, nil
+	case "email":
+		return &wire.ID{Responder: true, IDType: wire.ID_RFC822_ADDR, Data: []byte(val)}, nil
+	case "ip":
+		a, err := netip.ParseAddr(val)
+		if err != nil {
+			return nil, err
+		}
+		t := wire.ID_IPV4_ADDR
+		if a.Is6() {
+			t = wire.ID_IPV6_ADDR
+		}
+		return &wire.ID{Responder: true, IDType: t, Data: a.AsSlice()}, nil
+	}
+	return nil, fmt.Errorf("unknown identity kind %q (want dn, fqdn:, email: or ip:)", kind)
+}
+
+// stringOrList takes a YAML scalar or a sequence of scalars.
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = []string{n.Value}
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	*s = l
+	return nil
+}

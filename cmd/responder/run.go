@@ -1,0 +1,141 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ikelab/ikelab/ike"
+)
+
+// labConfig is the built-in lab default, written next to the lab PKI on
+// first run so that the admin can read and change it.
+const labConfig = `# ikelab responder: built-in lab default (edit freely; "responder check" validates)
+listen: 0.0.0.0
+policy:
+  builtin: recommended
+identity:
+  certificate: rsa/server.pem
+  key: rsa/server.key
+trust:
+  root_ca_files: [rsa/root.pem, ecdsa/root.pem]
+  crl:
+    mode: require
+    files: [rsa/root.crl, ecdsa/root.crl]
+pool4: 10.99.0.0/24
+dns: [10.99.0.1]
+audit: "-"
+`
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration `file` (default: the lab default in --lab-dir)")
+	labDir := fs.String("lab-dir", "ikelab-lab", "`directory` of the lab PKI and default config, created on first run")
+	debug := fs.Bool("debug", false, "log every packet")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" {
+		p, err := ensureLab(*labDir, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "responder: %v\n", err)
+			return 1
+		}
+		*cfgPath = p
+	}
+	c, lines, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "responder: %v\n", err)
+		return 1
+	}
+	level := slog.LevelInfo
+	if *debug || c.LogLevel == "debug" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ec, listen, errs := c.build(*cfgPath, lines, log)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		return 1
+	}
+	closers, err := c.outputs(ec, stdout, log)
+	defer func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}()
+	if err != nil {
+		fmt.Fprintf(stderr, "responder: %v\n", err)
+		return 1
+	}
+	udp, err := ike.ListenUDP(listen, c.Port, c.NATTPort)
+	if err != nil {
+		fmt.Fprintf(stderr, "responder: %v\n", err)
+		return 1
+	}
+	eng, err := ike.NewEngine(*ec, udp)
+	if err != nil {
+		fmt.Fprintf(stderr, "responder: %v\n", err)
+		return 1
+	}
+	log.Info(fmt.Sprintf("responder listening on %s (policy %s), config %s", listen, ec.Policy.Name, *cfgPath))
+	udp.Serve(eng)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	log.Info("shutting down: deleting IKE SAs")
+	eng.Close()
+	udp.Close()
+	return 0
+}
+
+// outputs opens the audit and key export files named by the config.
+func (c *Config) outputs(ec *ike.Config, stdout io.Writer, log *slog.Logger) ([]io.Closer, error) {
+	var closers []io.Closer
+	open := func(p string) (io.Writer, error) {
+		if p == "-" {
+			return stdout, nil
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, f)
+		return f, nil
+	}
+	audit := c.Audit
+	if audit == "" {
+		audit = "-"
+	}
+	w, err := open(audit)
+	if err != nil {
+		return closers, err
+	}
+	ec.Audit = ike.JSONAuditor(w)
+	if p := c.KeyExport.IKEv2; p != "" {
+		if ec.KeyLog, err = open(p); err != nil {
+			return closers, err
+		}
+		log.Warn("KEY EXPORT IS ON: IKE keys are written to " + p + "; anyone who reads it can decrypt this traffic")
+	}
+	if p := c.KeyExport.ESP; p != "" {
+		if ec.ESPKeyLog, err = open(p); err != nil {
+			return closers, err
+		}
+		log.Warn("KEY EXPORT IS ON: ESP keys are written to " + p)
+	}
+	return closers, nil
+}
+
+// ensureLab creates the lab on first run (see initLab) and returns the
+// path of its config.
+func ensureLab(dir string, out io.Writer) (string, error) {
+	return initLab(labOptions(dir), out)
+}

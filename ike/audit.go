@@ -1,0 +1,60 @@
+package ike
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ikelab/ikelab/ike/trust"
+)
+
+// Audit is the structured record of one connection attempt, written when
+// the attempt ends (established or refused) and again when the IKE SA ends.
+// It answers the admin's questions: what did the client offer, what was
+// chosen or why was it refused, and did its certificate pass.
+type Audit struct {
+	Time   time.Time `json:"time"`
+	Event  string    `json:"event"`  // "ike_sa_init", "established", "refused", "deleted", ...
+	Result string    `json:"result"` // "ok" or "failed"
+	Peer   string    `json:"peer"`
+	Local  string    `json:"local"`
+	SPIi   string    `json:"spi_i"`
+	SPIr   string    `json:"spi_r,omitempty"`
+
+	VendorIDs    []string `json:"vendor_ids,omitempty"`
+	ClientFamily string   `json:"client_family,omitempty"`
+	NATLocal     bool     `json:"nat_local,omitempty"`
+	NATRemote    bool     `json:"nat_remote,omitempty"`
+
+	IKEOffered []string `json:"ike_offered,omitempty"`
+	IKEChosen  string   `json:"ike_chosen,omitempty"`
+	ESPOffered []string `json:"esp_offered,omitempty"`
+	ESPChosen  string   `json:"esp_chosen,omitempty"`
+	Insecure   []string `json:"insecure,omitempty"` // weak algorithms in use
+	KEGroup    string   `json:"ke_group,omitempty"`
+
+	AuthMethod  string          `json:"auth_method,omitempty"`
+	PeerID      string          `json:"peer_id,omitempty"`
+	Certificate *trust.Decision `json:"certificate,omitempty"`
+
+	AssignedIP []string `json:"assigned_ip,omitempty"`
+	TSi        []string `json:"ts_i,omitempty"`
+	TSr        []string `json:"ts_r,omitempty"`
+	ChildSPIs  []string `json:"child_spis,omitempty"`
+
+	// Notify is the error notification sent or received; Reason says why.
+	Notify string `json:"notify,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// JSONAuditor returns an Audit sink that writes one JSON object per line.
+func JSONAuditor(w io.Writer) func(*Audit) {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(a *Audit) {
+		mu.Lock()
+		defer mu.Unlock()
+		enc.Encode(a)
+	}
+}

@@ -1,0 +1,219 @@
+package ike
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/policy"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
+)
+
+// createChild negotiates the child SA carried by IKE_AUTH (RFC 7296,
+// Section 1.2). A failure here leaves the IKE SA up and is reported with
+// the notification of Section 1.2's list instead of SA/TS payloads.
+func (s *ikeSA) createChild(r *authRequest) []wire.Payload {
+	var out []wire.Payload
+	// Configuration payload first: the virtual IP narrows TSi.
+	if r.cp != nil && r.cp.CFGType == wire.CFG_REQUEST {
+		out = append(out, s.configReply(r.cp)...)
+	}
+	if r.sa == nil || r.tsi == nil || r.tsr == nil {
+		// Childless IKE_AUTH (RFC 6023) or a peer that wants none.
+		return out
+	}
+	for _, pr := range r.sa.Proposals {
+		s.audit.ESPOffered = append(s.audit.ESPOffered, pr.String())
+	}
+	fail := func(t wire.NotifyType, format string, args ...any) []wire.Payload {
+		reason := fmt.Sprintf(format, args...)
+		s.log("CHILD_SA not created, answering %s: %s", t, reason)
+		s.auditFail("child_refused", t.String(), reason)
+		return append(out, wire.NewNotify(t, nil))
+	}
+	c, err := s.e.cfg.Policy.SelectESP(r.sa.Proposals, false, wire.KE_NONE)
+	if err != nil {
+		var np *policy.NoProposalError
+		if errors.As(err, &np) {
+			return fail(wire.NO_PROPOSAL_CHOSEN, "%s", np.Reason)
+		}
+		return fail(wire.NO_PROPOSAL_CHOSEN, "%v", err)
+	}
+	s.audit.ESPChosen = c.Proposal.String()
+	if len(c.Proposal.SPI) != 4 {
+		return fail(wire.INVALID_SYNTAX, "ESP proposal with a %d-octet SPI", len(c.Proposal.SPI))
+	}
+	remoteTS := s.remoteTSLimit()
+	tsi := narrow(r.tsi.Selectors, remoteTS)
+	tsr := narrow(r.tsr.Selectors, s.e.cfg.LocalTS)
+	if len(tsi) == 0 || len(tsr) == 0 {
+		return fail(wire.TS_UNACCEPTABLE, "peer's TSi %v / TSr %v do not overlap %v / %v", r.tsi.Selectors, r.tsr.Selectors, remoteTS, s.e.cfg.LocalTS)
+	}
+	encrBits := c.Encr.KeyBits
+	keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, nil, s.ni, s.nr, c.Encr.ID, encrBits, c.Integ.ID)
+	if err != nil {
+		return fail(wire.NO_PROPOSAL_CHOSEN, "deriving child keys: %v", err)
+	}
+	spiIn, err := s.e.cfg.Installer.AllocSPI(s.local.Addr(), s.remote.Addr())
+	if err != nil {
+		return fail(wire.TEMPORARY_FAILURE, "allocating an SPI: %v", err)
+	}
+	mode := sa.Tunnel
+	if r.transport {
+		mode = sa.Transport
+	}
+	child := &sa.Child{
+		ReqID: s.e.newReqID(), Mode: mode, Local: s.local, Remote: s.remote,
+		Encap: s.natLocal || s.natRemote, SPIIn: spiIn,
+		SPIOut: uint32(c.Proposal.SPI[0])<<24 | uint32(c.Proposal.SPI[1])<<16 | uint32(c.Proposal.SPI[2])<<8 | uint32(c.Proposal.SPI[3]),
+		Encr:   c.Encr.ID, EncrKeyBits: encrBits, Integ: c.Integ.ID, ESN: c.ESN.ID == wire.ESN_YES,
+		// KEYMAT is initiator-to-responder first (RFC 7296, Section 2.17):
+		// what the peer sends us comes first.
+		EncKeyIn: keys.EncrI, IntegKeyIn: keys.IntegI, EncKeyOut: keys.EncrR, IntegKeyOut: keys.IntegR,
+		LocalTS: tsr, RemoteTS: tsi, Created: s.e.cfg.now(),
+		HardLife: s.e.cfg.Policy.ChildLifetime, HardBytes: s.e.cfg.Policy.ChildLifeBytes,
+	}
+	if err := s.e.cfg.Installer.Install(child); err != nil {
+		// strongSwan answers a failed install with NO_PROPOSAL_CHOSEN.
+		return fail(wire.NO_PROPOSAL_CHOSEN, "installing the CHILD_SA failed: %v", err)
+	}
+	s.children = append(s.children, child)
+	s.exportESPKeys(child)
+	prop := c.Proposal
+	prop.SPI = []byte{byte(spiIn >> 24), byte(spiIn >> 16), byte(spiIn >> 8), byte(spiIn)}
+	s.audit.ChildSPIs = append(s.audit.ChildSPIs, spiString(spiIn)+"_i", spiString(child.SPIOut)+"_o")
+	for _, t := range tsi {
+		s.audit.TSi = append(s.audit.TSi, t.String())
+	}
+	for _, t := range tsr {
+		s.audit.TSr = append(s.audit.TSr, t.String())
+	}
+	s.log("CHILD_SA established with SPIs %08x_i %08x_o and TS %v === %v", spiIn, child.SPIOut, tsr, tsi)
+	out = append(out, &wire.SA{Proposals: []wire.Proposal{prop}},
+		&wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
+	if mode == sa.Transport {
+		out = append(out, wire.NewNotify(wire.USE_TRANSPORT_MODE, nil))
+	}
+	return out
+}
+
+// remoteTSLimit is what the peer's side may be: its virtual IPs, or its
+// own address when it asked for none (strongSwan's "dynamic").
+func (s *ikeSA) remoteTSLimit() []netip.Prefix {
+	if len(s.vips) > 0 {
+		out := make([]netip.Prefix, len(s.vips))
+		for i, v := range s.vips {
+			out[i] = netip.PrefixFrom(v, v.BitLen())
+		}
+		return out
+	}
+	a := s.remote.Addr().Unmap()
+	return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}
+}
+
+// narrow intersects offered selectors with allowed prefixes (RFC 7296,
+// Section 2.9: the responder may narrow to a subset).
+func narrow(offered []wire.Selector, allowed []netip.Prefix) []wire.Selector {
+	var out []wire.Selector
+	for _, sel := range offered {
+		if sel.TSType != wire.TS_IPV4_ADDR_RANGE && sel.TSType != wire.TS_IPV6_ADDR_RANGE {
+			continue
+		}
+		for _, p := range allowed {
+			lo, hi := p.Masked().Addr(), lastAddr(p)
+			if lo.Is4() != sel.Start.Is4() {
+				continue
+			}
+			start, end := maxAddr(sel.Start, lo), minAddr(sel.End, hi)
+			if end.Less(start) {
+				continue
+			}
+			n := sel
+			n.Start, n.End = start, end
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func maxAddr(a, b netip.Addr) netip.Addr {
+	if a.Less(b) {
+		return b
+	}
+	return a
+}
+
+func minAddr(a, b netip.Addr) netip.Addr {
+	if a.Less(b) {
+		return a
+	}
+	return b
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(a)*8; i++ {
+		a[i/8] |= 0x80 >> (i % 8)
+	}
+	out, _ := netip.AddrFromSlice(a)
+	return out
+}
+
+// configReply answers a CP request (RFC 7296, Section 2.19) from the pools.
+func (s *ikeSA) configReply(req *wire.CP) []wire.Payload {
+	reply := &wire.CP{CFGType: wire.CFG_REPLY}
+	var want4, want6, dns4, dns6, nbns bool
+	for _, a := range req.Attributes {
+		switch a.Type {
+		case wire.INTERNAL_IP4_ADDRESS:
+			want4 = true
+		case wire.INTERNAL_IP6_ADDRESS:
+			want6 = true
+		case wire.INTERNAL_IP4_DNS:
+			dns4 = true
+		case wire.INTERNAL_IP6_DNS:
+			dns6 = true
+		case wire.INTERNAL_IP4_NBNS:
+			nbns = true
+		}
+		// MS_INTERNAL_IP4/6_SERVER (23456/23457) are ignored, as
+		// strongSwan does without its Windows-specific attribute config.
+	}
+	if want4 && s.e.cfg.Pool4.IsValid() {
+		if a, ok := s.e.pools.lease(s.e.cfg.Pool4, s.spir); ok {
+			s.vips = append(s.vips, a)
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP4_ADDRESS, Value: a.AsSlice()})
+		}
+	}
+	if want6 && s.e.cfg.Pool6.IsValid() {
+		if a, ok := s.e.pools.lease(s.e.cfg.Pool6, s.spir); ok {
+			s.vips = append(s.vips, a)
+			v := append(a.AsSlice(), 128)
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP6_ADDRESS, Value: v})
+		}
+	}
+	for _, d := range s.e.cfg.DNS {
+		if d.Is4() && dns4 {
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP4_DNS, Value: d.AsSlice()})
+		} else if d.Is6() && dns6 {
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP6_DNS, Value: d.AsSlice()})
+		}
+	}
+	for _, n := range s.e.cfg.NBNS {
+		if n.Is4() && nbns {
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP4_NBNS, Value: n.AsSlice()})
+		}
+	}
+	for _, v := range s.vips {
+		s.audit.AssignedIP = append(s.audit.AssignedIP, v.String())
+	}
+	if (want4 || want6) && len(s.vips) == 0 {
+		s.log("peer asked for a virtual IP; no pool can serve it")
+	}
+	if len(reply.Attributes) == 0 {
+		return nil
+	}
+	return []wire.Payload{reply}
+}

@@ -1,0 +1,239 @@
+// Package ike is ikelab's IKEv2 protocol engine: the responder side of
+// IKE_SA_INIT, IKE_AUTH and INFORMATIONAL (RFC 7296), with policy
+// selection, certificate trust, NAT detection, RFC 7383 fragmentation and
+// dead peer detection. It reaches the network through a Sender and the
+// kernel through an sa.Installer, so a whole handshake runs in a unit test.
+package ike
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
+)
+
+// Packet is one UDP datagram. NATT marks port 4500, where IKE messages
+// carry the non-ESP marker; Data never includes it.
+type Packet struct {
+	Local, Remote netip.AddrPort
+	NATT          bool
+	Data          []byte
+}
+
+// A Sender transmits datagrams; the UDP transport in production, a channel
+// in tests.
+type Sender interface {
+	Send(p Packet) error
+}
+
+// Engine is a responder serving many IKE SAs.
+type Engine struct {
+	cfg  Config
+	send Sender
+
+	mu       sync.Mutex
+	byRSPI   map[wire.SPI]*ikeSA
+	byInit   map[initKey]*ikeSA
+	reqID    uint32
+	closed   bool
+	pools    pools
+	cookies  cookies
+	halfOpen halfOpen
+	// dropLog rate-limits the log lines of a flood.
+	dropLog rateLimit
+}
+
+// initKey finds a half-open SA from a retransmitted IKE_SA_INIT, which
+// still carries a zero SPIr (RFC 7296, Section 2.1).
+type initKey struct {
+	spii wire.SPI
+	peer netip.Addr
+}
+
+// NewEngine returns an engine that answers through send.
+func NewEngine(cfg Config, send Sender) (*Engine, error) {
+	if cfg.Policy == nil {
+		return nil, fmt.Errorf("ike: config has no policy")
+	}
+	cfg.setDefaults()
+	return &Engine{cfg: cfg, send: send, byRSPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}, nil
+}
+
+// Handle processes one received datagram. It is safe for concurrent use;
+// messages of one IKE SA are handled one at a time.
+func (e *Engine) Handle(p Packet) {
+	h, err := wire.ParseHeader(p.Data)
+	if err != nil {
+		e.cfg.Log.Info(fmt.Sprintf("received %d octets from %s that are not an IKE message: %v", len(p.Data), fmtAddr(p.Remote), err))
+		return
+	}
+	e.cfg.Log.Debug(fmt.Sprintf("received packet: from %s to %s (%d bytes)", fmtAddr(p.Remote), fmtAddr(p.Local), len(p.Data)))
+	if h.MajorVersion != 2 {
+		// RFC 7296, Section 2.5: IKEv1 and unknown versions are dropped;
+		// a higher version would get INVALID_MAJOR_VERSION, which no
+		// peer we know of sends.
+		e.cfg.Log.Info(fmt.Sprintf("received IKEv%d.%d message from %s, dropped: only IKEv2 is spoken", h.MajorVersion, h.MinorVersion, fmtAddr(p.Remote)))
+		return
+	}
+	if h.Exchange == wire.IKE_SA_INIT && !h.IsResponse() && h.SPIr.IsZero() {
+		e.handleInit(p, h)
+		return
+	}
+	e.mu.Lock()
+	s := e.byRSPI[h.SPIr]
+	e.mu.Unlock()
+	if s == nil || s.spii != h.SPIi {
+		// RFC 7296, Section 2.21.4: an unknown SPI may get INVALID_IKE_SPI,
+		// but answering unauthenticated junk helps attackers; drop it.
+		e.cfg.Log.Info(fmt.Sprintf("received %s for unknown IKE SA %s_i %s_r from %s, dropped", h.Summary(), h.SPIi, h.SPIr, fmtAddr(p.Remote)))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == sa.Dead {
+		return
+	}
+	if h.IsResponse() {
+		s.handleResponse(p, h)
+		return
+	}
+	s.handleRequest(p, h)
+}
+
+// Close deletes every IKE SA, telling each established peer, and removes
+// their child SAs from the installer.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	e.closed = true
+	all := make([]*ikeSA, 0, len(e.byRSPI))
+	for _, s := range e.byRSPI {
+		all = append(all, s)
+	}
+	e.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
+		if s.state == sa.Established {
+			// Best effort: one delete, no retransmission (RFC 7296,
+			// Section 1.4.1 lets a shutting-down node send it once).
+			s.sendRequest([]wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, false)
+		}
+		s.remove("responder shutting down")
+		s.mu.Unlock()
+	}
+}
+
+// SAs returns a snapshot of the IKE SAs, for `responder sas` and tests.
+func (e *Engine) SAs() []Status {
+	e.mu.Lock()
+	all := make([]*ikeSA, 0, len(e.byRSPI))
+	for _, s := range e.byRSPI {
+		all = append(all, s)
+	}
+	e.mu.Unlock()
+	out := make([]Status, 0, len(all))
+	for _, s := range all {
+		s.mu.Lock()
+		out = append(out, s.status())
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// Status describes one IKE SA without keys.
+type Status struct {
+	SPIi, SPIr    wire.SPI
+	State         sa.State
+	Local, Remote netip.AddrPort
+	Proposal      string
+	PeerID        string
+	Children      []string
+	Established   time.Time
+}
+
+func (e *Engine) newSPI() (wire.SPI, error) {
+	for {
+		var spi wire.SPI
+		if _, err := e.cfg.rand().Read(spi[:]); err != nil {
+			return spi, err
+		}
+		e.mu.Lock()
+		_, used := e.byRSPI[spi]
+		e.mu.Unlock()
+		if !spi.IsZero() && !used {
+			return spi, nil
+		}
+	}
+}
+
+func (e *Engine) newReqID() uint32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reqID++
+	return e.reqID
+}
+
+// sendRaw transmits datagrams and logs them like charon.
+func (e *Engine) sendRaw(local, remote netip.AddrPort, natt bool, msgs [][]byte) {
+	for _, m := range msgs {
+		e.cfg.Log.Debug(fmt.Sprintf("sending packet: from %s to %s (%d bytes)", fmtAddr(local), fmtAddr(remote), len(m)))
+		if err := e.send.Send(Packet{Local: local, Remote: remote, NATT: natt, Data: m}); err != nil {
+			e.cfg.Log.Info(fmt.Sprintf("sending to %s failed: %v", fmtAddr(remote), err))
+		}
+	}
+}
+
+// fmtAddr prints an address as charon does: 10.0.0.1[500].
+func fmtAddr(ap netip.AddrPort) string { return fmt.Sprintf("%s[%d]", ap.Addr().Unmap(), ap.Port()) }
+
+// sealer adapts a crypto.SKCipher to the wire package's framing.
+type sealer struct {
+	c    crypto.SKCipher
+	rand func() []byte
+	e    *Engine
+}
+
+func (s sealer) BodyLen(n int) int { return s.c.BodyLen(n) }
+func (s sealer) Seal(assoc, plain []byte) ([]byte, error) {
+	return s.c.Seal(s.e.cfg.rand(), assoc, plain)
+}
+
+func spiString(v uint32) string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return fmt.Sprintf("%x", b)
+}
+
+func (e *Engine) trustContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), e.cfg.TrustTimeout)
+}
+
+// rateLimit lets one log line a second through, counting the rest, so that
+// a flood cannot fill the disk.
+type rateLimit struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLimit) log(e *Engine, msg string) {
+	r.mu.Lock()
+	now := e.cfg.now()
+	if now.Sub(r.last) < time.Second {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	n := r.suppressed
+	r.last, r.suppressed = now, 0
+	r.mu.Unlock()
+	if n > 0 {
+		msg += fmt.Sprintf(" (%d similar lines suppressed)", n)
+	}
+	e.cfg.Log.Info(msg)
+}

@@ -1,0 +1,53 @@
+package ike
+
+import (
+	"fmt"
+
+	"github.com/ikelab/ikelab/ike/wire"
+)
+
+// reassembly collects the decrypted fragments of one message (RFC 7383,
+// Section 2.6.1), bounded in count and size.
+type reassembly struct {
+	msgID uint32
+	total uint16
+	first wire.PayloadType
+	parts map[uint16][]byte
+	size  int
+}
+
+func newReassembly(msgID uint32) *reassembly {
+	return &reassembly{msgID: msgID, parts: map[uint16][]byte{}}
+}
+
+// add keeps one verified fragment. Duplicates are ignored; a fragment whose
+// total disagrees with earlier ones restarts reassembly, as the sender may
+// have re-fragmented with a smaller size (RFC 7383, Section 2.6.1).
+func (r *reassembly) add(f *wire.EncryptedFragment, plain []byte) (whole []byte, first wire.PayloadType, done bool, err error) {
+	if f.Total > MaxFragments {
+		return nil, 0, false, fmt.Errorf("message in %d fragments exceeds the limit of %d", f.Total, MaxFragments)
+	}
+	if r.total != 0 && f.Total != r.total {
+		*r = *newReassembly(r.msgID)
+	}
+	r.total = f.Total
+	if _, dup := r.parts[f.Number]; dup {
+		return nil, 0, false, nil
+	}
+	if r.size+len(plain) > MaxReassembled {
+		return nil, 0, false, fmt.Errorf("reassembled message exceeds %d octets", MaxReassembled)
+	}
+	if f.Number == 1 {
+		r.first = f.NextPayload
+	}
+	r.parts[f.Number] = plain
+	r.size += len(plain)
+	if len(r.parts) < int(r.total) {
+		return nil, 0, false, nil
+	}
+	whole = make([]byte, 0, r.size)
+	for i := uint16(1); i <= r.total; i++ {
+		whole = append(whole, r.parts[i]...)
+	}
+	return whole, r.first, true, nil
+}

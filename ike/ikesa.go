@@ -1,0 +1,379 @@
+package ike
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/policy"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
+)
+
+// ikeSA is the responder's state for one IKE SA. Its methods run with mu
+// held.
+type ikeSA struct {
+	e  *Engine
+	mu sync.Mutex
+
+	state      sa.State
+	spii, spir wire.SPI
+	local      netip.AddrPort
+	remote     netip.AddrPort
+	natt       bool // talk on 4500 with the non-ESP marker
+	natLocal   bool // we are behind a NAT
+	natRemote  bool // the peer is behind a NAT
+
+	choice   *policy.Choice
+	prf      *crypto.PRFAlg
+	keys     *crypto.IKEKeys
+	in, out  crypto.SKCipher
+	ni, nr   []byte
+	initReq  []byte // IKE_SA_INIT request as received, signed by the peer
+	initResp []byte // our IKE_SA_INIT response as sent, signed by us
+
+	peerFrag   bool
+	peerHashes []crypto.HashAlgorithm
+	peerID     *wire.ID
+	children   []*sa.Child
+	vips       []netip.Addr
+	created    time.Time
+	lastSeen   time.Time
+	audit      *Audit
+
+	// Responder window of size 1 (RFC 7296, Section 2.3).
+	nextReqID uint32
+	lastResp  [][]byte
+	frags     *reassembly
+
+	halfOpenCounted bool
+	initKey         initKey // where byInit holds this SA
+
+	// Our own requests (DPD, delete).
+	myMsgID     uint32
+	pending     []byte
+	pendingKind string
+	retries     int
+	timer       *time.Timer
+	dpdTimer    *time.Timer
+}
+
+func (s *ikeSA) log(format string, args ...any) {
+	s.e.cfg.Log.Info(fmt.Sprintf("<%s> ", s.spir) + fmt.Sprintf(format, args...))
+}
+
+// handleRequest applies the message ID window, then decrypts and
+// dispatches a request.
+func (s *ikeSA) handleRequest(p Packet, h *wire.Header) {
+	switch {
+	case h.MessageID == s.nextReqID:
+	case h.MessageID+1 == s.nextReqID && s.lastResp != nil:
+		// RFC 7296, Section 2.1: a retransmitted request gets the same
+		// response again. For a fragmented request, only fragment 1
+		// triggers it (RFC 7383, Section 2.6.1).
+		if m, err := wire.ParseMessage(p.Data); err == nil {
+			if f := m.Fragment(); f != nil && f.Number != 1 {
+				return
+			}
+		}
+		s.log("received retransmit of request with ID %d, retransmitting response", h.MessageID)
+		s.e.sendRaw(s.local, s.remote, s.natt, s.lastResp)
+		return
+	default:
+		s.log("received %s with message ID outside the window (expected %d), dropped", h.Summary(), s.nextReqID)
+		return
+	}
+	m, err := wire.ParseMessage(p.Data)
+	if err != nil {
+		// Unauthenticated garbage cannot be answered safely
+		// (RFC 7296, Section 2.21.2 asks for INVALID_SYNTAX only in an
+		// authenticated exchange).
+		s.log("dropped malformed %s from %s: %v", h.Summary(), fmtAddr(p.Remote), err)
+		return
+	}
+	inner, complete, err := s.decrypt(m)
+	if err != nil {
+		s.log("dropped %s from %s: %v", h.Summary(), fmtAddr(p.Remote), err)
+		return
+	}
+	if !complete {
+		return
+	}
+	s.lastSeen = s.e.cfg.now()
+	s.updatePeer(p)
+	s.log("parsed %s", wire.SummaryLine(&m.Header, inner))
+	resp, err := s.dispatch(m, inner)
+	if err != nil {
+		ne := asNotify(err)
+		s.log("answering %s with %s: %s", h.Summary(), ne.Type, ne.Reason)
+		resp = []wire.Payload{&wire.Notify{NotifyType: ne.Type, Data: ne.Data}}
+	}
+	s.respond(m.Exchange, m.MessageID, resp)
+	if s.state == sa.Deleting {
+		s.remove("deleted")
+	}
+}
+
+// updatePeer follows the peer to the address and port of an authenticated
+// message (RFC 7296, Section 2.23: the NAT mapping may change).
+func (s *ikeSA) updatePeer(p Packet) {
+	if p.Remote != s.remote || p.NATT != s.natt {
+		if s.halfOpenCounted {
+			// Keep the per-address count with the address it was made for.
+			s.countHalfOpen(-1)
+			defer s.countHalfOpen(1)
+		}
+		s.log("peer moved from %s to %s", fmtAddr(s.remote), fmtAddr(p.Remote))
+		s.remote, s.local, s.natt = p.Remote, p.Local, p.NATT
+	}
+}
+
+// decrypt verifies and decrypts an SK payload, or collects an SKF fragment
+// (RFC 7383, Section 2.6): each fragment's integrity is checked before it
+// is kept. complete is false while fragments are missing.
+func (s *ikeSA) decrypt(m *wire.Message) (inner []wire.Payload, complete bool, err error) {
+	if e := m.Encrypted(); e != nil {
+		inner, err := m.Decrypt(s.in)
+		if err != nil {
+			return nil, false, err
+		}
+		return inner, true, nil
+	}
+	f := m.Fragment()
+	if f == nil {
+		return nil, false, fmt.Errorf("no encrypted payload in %s", m.Header.Summary())
+	}
+	plain, err := s.in.Open(f.AssociatedData(), f.Body)
+	if err != nil {
+		return nil, false, fmt.Errorf("fragment %d/%d: %w", f.Number, f.Total, err)
+	}
+	if s.frags == nil || s.frags.msgID != m.MessageID {
+		s.frags = newReassembly(m.MessageID)
+	}
+	whole, first, done, err := s.frags.add(f, plain)
+	if err != nil {
+		s.frags = nil
+		return nil, false, err
+	}
+	if !done {
+		s.log("received fragment #%d of %d, waiting for complete IKE message", f.Number, f.Total)
+		return nil, false, nil
+	}
+	s.frags = nil
+	s.log("received fragment #%d of %d, reassembled fragmented IKE message (%d bytes)", f.Number, f.Total, len(whole))
+	inner, err = wire.ParsePayloads(first, whole)
+	return inner, err == nil, err
+}
+
+// dispatch runs the exchange a request belongs to.
+func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload, error) {
+	switch {
+	case m.Exchange == wire.IKE_AUTH && s.state == sa.HalfOpen:
+		return s.handleAuth(m, inner)
+	case m.Exchange == wire.INFORMATIONAL && s.state == sa.Established:
+		return s.handleInformational(inner)
+	case m.Exchange == wire.CREATE_CHILD_SA && s.state == sa.Established:
+		// Rekeying and further child SAs are not offered yet; the RFC
+		// answer for "not now" is NO_ADDITIONAL_SAS (Section 1.3).
+		return nil, notifyErr(wire.NO_ADDITIONAL_SAS, nil, "CREATE_CHILD_SA is not supported yet")
+	}
+	return nil, notifyErr(wire.INVALID_SYNTAX, nil, "%s not expected in state %s", m.Exchange, s.state)
+}
+
+// respond encrypts, fragments if needed, caches and sends a response.
+func (s *ikeSA) respond(exch wire.ExchangeType, msgID uint32, payloads []wire.Payload) {
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch,
+		Flags: wire.FlagResponse, MessageID: msgID}
+	s.log("generating %s", wire.SummaryLine(&h, payloads))
+	msgs, err := s.encode(h, payloads)
+	if err != nil {
+		s.log("encoding response failed: %v", err)
+		return
+	}
+	s.nextReqID = msgID + 1
+	s.lastResp = msgs
+	s.e.sendRaw(s.local, s.remote, s.natt, msgs)
+}
+
+// encode seals payloads into one message, or into RFC 7383 fragments when
+// the peer supports them and the message would exceed FragmentSize.
+func (s *ikeSA) encode(h wire.Header, payloads []wire.Payload) ([][]byte, error) {
+	sl := sealer{c: s.out, e: s.e}
+	one, err := wire.MarshalEncrypted(h, nil, payloads, sl)
+	if err != nil {
+		return nil, err
+	}
+	if !s.peerFrag || len(one) <= s.e.cfg.FragmentSize {
+		return [][]byte{one}, nil
+	}
+	frags, err := wire.MarshalFragments(h, payloads, sl, s.e.cfg.FragmentSize)
+	if err != nil {
+		return nil, err
+	}
+	s.log("splitting IKE message (%d bytes) into %d fragments", len(one), len(frags))
+	return frags, nil
+}
+
+// sendRequest starts one of our own requests (DPD or delete) and, when
+// retransmit is set, retransmits it until answered (RFC 7296, Section 2.1).
+func (s *ikeSA) sendRequest(payloads []wire.Payload, retransmit bool) {
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.INFORMATIONAL,
+		MessageID: s.myMsgID}
+	s.log("generating %s", wire.SummaryLine(&h, payloads))
+	msgs, err := s.encode(h, payloads)
+	if err != nil || len(msgs) != 1 {
+		s.log("encoding request failed: %v", err)
+		return
+	}
+	s.pending, s.retries = msgs[0], 0
+	s.pendingKind = "liveness check"
+	if len(payloads) > 0 {
+		s.pendingKind = "delete"
+	}
+	s.e.sendRaw(s.local, s.remote, s.natt, msgs)
+	if retransmit {
+		s.armRetransmit()
+	}
+}
+
+func (s *ikeSA) armRetransmit() {
+	// Exponential back-off: timeout * 1.8^n as strongSwan does, kept
+	// integral as timeout * 2^n for simplicity.
+	d := s.e.cfg.RetransmitTimeout << s.retries
+	s.timer = time.AfterFunc(d, s.retransmit)
+}
+
+func (s *ikeSA) retransmit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil || s.state == sa.Dead {
+		return
+	}
+	s.retries++
+	if s.retries > s.e.cfg.RetransmitTries {
+		s.log("giving up after %d retransmits of %s: peer is dead", s.e.cfg.RetransmitTries, s.pendingKind)
+		s.auditEnd("dead_peer", fmt.Sprintf("no answer to %s after %d retransmits", s.pendingKind, s.e.cfg.RetransmitTries))
+		s.remove("dead peer")
+		return
+	}
+	s.log("retransmit %d of request with message ID %d", s.retries, s.myMsgID)
+	s.e.sendRaw(s.local, s.remote, s.natt, [][]byte{s.pending})
+	s.armRetransmit()
+}
+
+// handleResponse matches a response to our pending request.
+func (s *ikeSA) handleResponse(p Packet, h *wire.Header) {
+	if s.pending == nil || h.MessageID != s.myMsgID {
+		s.log("received unexpected %s, dropped", h.Summary())
+		return
+	}
+	m, err := wire.ParseMessage(p.Data)
+	if err != nil {
+		s.log("dropped malformed %s: %v", h.Summary(), err)
+		return
+	}
+	inner, complete, err := s.decrypt(m)
+	if err != nil || !complete {
+		if err != nil {
+			s.log("dropped %s: %v", h.Summary(), err)
+		}
+		return
+	}
+	s.log("parsed %s", wire.SummaryLine(&m.Header, inner))
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.pending = nil
+	s.myMsgID++
+	s.lastSeen = s.e.cfg.now()
+	if s.state == sa.Deleting {
+		s.remove("deleted")
+		return
+	}
+	s.armDPD()
+}
+
+// armDPD schedules the next liveness check (RFC 7296, Section 2.4).
+func (s *ikeSA) armDPD() {
+	if s.e.cfg.DPDInterval <= 0 {
+		return
+	}
+	if s.dpdTimer != nil {
+		s.dpdTimer.Stop()
+	}
+	s.dpdTimer = time.AfterFunc(s.e.cfg.DPDInterval, s.dpd)
+}
+
+func (s *ikeSA) dpd() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != sa.Established {
+		return
+	}
+	if idle := s.e.cfg.now().Sub(s.lastSeen); idle < s.e.cfg.DPDInterval {
+		s.dpdTimer = time.AfterFunc(s.e.cfg.DPDInterval-idle, s.dpd)
+		return
+	}
+	if s.pending != nil {
+		return
+	}
+	s.sendRequest(nil, true)
+}
+
+// remove forgets the SA and uninstalls its child SAs.
+func (s *ikeSA) remove(why string) {
+	if s.state == sa.Dead {
+		return
+	}
+	s.state = sa.Dead
+	s.countHalfOpen(-1)
+	for _, t := range []*time.Timer{s.timer, s.dpdTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	for _, c := range s.children {
+		if err := s.e.cfg.Installer.Remove(c); err != nil {
+			s.log("removing CHILD_SA %08x failed: %v", c.SPIIn, err)
+		}
+	}
+	s.children = nil
+	s.e.pools.release(s.spir)
+	s.e.mu.Lock()
+	delete(s.e.byRSPI, s.spir)
+	if s.e.byInit[s.initKey] == s {
+		delete(s.e.byInit, s.initKey)
+	}
+	s.e.mu.Unlock()
+	s.log("IKE_SA %s_i %s_r removed: %s", s.spii, s.spir, why)
+}
+
+func (s *ikeSA) status() Status {
+	st := Status{SPIi: s.spii, SPIr: s.spir, State: s.state, Local: s.local, Remote: s.remote, Established: s.created}
+	if s.choice != nil {
+		st.Proposal = s.choice.Proposal.String()
+	}
+	if s.peerID != nil {
+		st.PeerID = s.peerID.String()
+	}
+	for _, c := range s.children {
+		st.Children = append(st.Children, c.String())
+	}
+	return st
+}
+
+// auditEnd records the end of an established IKE SA.
+func (s *ikeSA) auditEnd(event, reason string) {
+	if s.e.cfg.Audit == nil || s.audit == nil {
+		return
+	}
+	a := *s.audit
+	a.Time, a.Event, a.Reason = s.e.cfg.now(), event, reason
+	a.Result = "ok"
+	if event == "dead_peer" {
+		a.Result = "failed"
+	}
+	s.e.cfg.Audit(&a)
+}

@@ -1,0 +1,52 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/ikelab/ikelab/ike/wire"
+)
+
+// strongSwanOffer is a strongSwan client's default-style offer: every
+// cipher, PRF and group in two proposals, 33 and 35 transforms (as in the
+// zeek-plugin-ikev2 capture).
+func strongSwanOffer(b testing.TB) []wire.Proposal {
+	return offerOf(b, wire.ProtoIKE, nil,
+		"aes128-aes192-aes256-aes128ctr-aes192ctr-aes256ctr-3des-sha256-sha384-sha512-aesxcbc-aescmac-sha1-"+
+			"prfaesxcbc-prfaescmac-prfsha256-prfsha384-prfsha512-prfsha1-ecp256-ecp384-ecp521-modp3072-modp4096-modp6144-modp8192-modp2048",
+		"aes128ccm16-aes192ccm16-aes256ccm16-aes128gcm16-aes192gcm16-aes256gcm16-aes128ccm8-aes192ccm8-aes256ccm8-"+
+			"aes128ccm12-aes192ccm12-aes256ccm12-aes128gcm8-aes192gcm8-aes256gcm8-aes128gcm12-aes192gcm12-aes256gcm12-"+
+			"prfaesxcbc-prfaescmac-prfsha256-prfsha384-prfsha512-prfsha1-ecp256-ecp384-ecp521-modp3072-modp4096-modp6144-modp8192-modp2048")
+}
+
+func benchSelect(b *testing.B, policy string, offered []wire.Proposal, ke wire.TransformID, wantErr bool) {
+	p := mustBuiltin(b, policy)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := p.SelectIKE(offered, ke)
+		if (err != nil) != wantErr {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSelectIKE(b *testing.B) {
+	b.Run("windows-offer/windows-default", func(b *testing.B) {
+		benchSelect(b, "windows-default", windowsIKEOffer(b), wire.MODP_1024, false)
+	})
+	// A refusal builds the explanation, the expensive path.
+	b.Run("windows-offer/recommended-refusal", func(b *testing.B) {
+		benchSelect(b, "recommended", windowsIKEOffer(b), wire.MODP_1024, true)
+	})
+	b.Run("strongswan-offer/recommended", func(b *testing.B) {
+		benchSelect(b, "recommended", strongSwanOffer(b), wire.ECP_256, false)
+	})
+}
+
+func BenchmarkParseProposal(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseProposal(wire.ProtoIKE, "aes128-aes256-sha256-sha384-modp2048-ecp256-ecp384"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
