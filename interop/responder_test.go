@@ -62,10 +62,16 @@ func newRig(t *testing.T, responderYAML string) *rig {
 	t.Helper()
 	lab.RequireRoot(t)
 	lab.RequireStrongSwan(t)
-	r := &rig{t: t, dir: t.TempDir()}
-	var err error
-	r.pki, err = labpki.Generate(labpki.Options{Dir: filepath.Join(r.dir, "pki"), ServerIPs: []net.IP{net.ParseIP(serverAddr)}})
+	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(t.TempDir(), "pki"), ServerIPs: []net.IP{net.ParseIP(serverAddr)}})
 	require.NoError(t, err)
+	return newRigWithPKI(t, pki, responderYAML, nil)
+}
+
+// newRigWithPKI is newRig with a given PKI; extra, if set, adds to the
+// server's namespace before the responder starts.
+func newRigWithPKI(t *testing.T, pki *labpki.PKI, responderYAML string, extra func(server *lab.Netns)) *rig {
+	t.Helper()
+	r := &rig{t: t, dir: t.TempDir(), pki: pki}
 	r.client = lab.NewNetns(t, "ikc")
 	r.server = lab.NewNetns(t, "iks")
 	r.veth = lab.Link(t, r.client, r.server, clientAddr+"/24", serverAddr+"/24")
@@ -83,6 +89,9 @@ func newRig(t *testing.T, responderYAML string) *rig {
 	r.capture = lab.StartCapture(t, r.server, r.veth.Iface(r.server), filepath.Join(r.dir, "server.pcapng"))
 	cfg = strings.ReplaceAll(cfg, "PKI/", r.pki.Dir+"/")
 	require.NoError(t, os.WriteFile(r.configPath, []byte(cfg), 0o600))
+	if extra != nil {
+		extra(r.server)
+	}
 	bin := buildResponder(t)
 	r.responder = lab.StartProcess(t, r.server, "ikelab-responder", bin, "run", "--config", r.configPath, "--debug")
 	r.responder.WaitOutput(t, "responder listening", 10*time.Second)

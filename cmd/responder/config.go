@@ -132,6 +132,29 @@ func loadConfig(path string) (*Config, map[string]int, error) {
 	return &c, lines, nil
 }
 
+// relPath resolves a path in the config file against the file's directory.
+func relPath(config, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(config), p)
+}
+
+// trustPolicy is the trust section with its paths resolved.
+func (c *Config) trustPolicy(path string) trust.Policy {
+	tp := c.Trust
+	rel := func(ps []string) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = relPath(path, p)
+		}
+		return out
+	}
+	tp.RootCAFiles, tp.IntermediateFiles, tp.CRL.Files = rel(tp.RootCAFiles), rel(tp.IntermediateFiles), rel(tp.CRL.Files)
+	tp.CRL.Dir = relPath(path, tp.CRL.Dir)
+	return tp
+}
+
 // build turns the file's values into an engine configuration, collecting
 // every error with the line of the key it concerns.
 func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ike.Config, []netip.Addr, []error) {
@@ -139,12 +162,7 @@ func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ik
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, configError{file: path, line: lines[key], msg: key + ": " + fmt.Sprintf(format, args...)})
 	}
-	rel := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(filepath.Dir(path), p)
-	}
+	rel := func(p string) string { return relPath(path, p) }
 	ec := &ike.Config{Log: log}
 
 	var listen []netip.Addr
@@ -184,15 +202,7 @@ func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ik
 		ec.PSK = []byte(c.PSK)
 	}
 	if len(c.Trust.RootCAFiles) > 0 {
-		tp := c.Trust
-		for i := range tp.RootCAFiles {
-			tp.RootCAFiles[i] = rel(tp.RootCAFiles[i])
-		}
-		for i := range tp.CRL.Files {
-			tp.CRL.Files[i] = rel(tp.CRL.Files[i])
-		}
-		tp.CRL.Dir = rel(tp.CRL.Dir)
-		v, err := trust.NewVerifier(tp)
+		v, err := trust.NewVerifier(c.trustPolicy(path))
 		if err != nil {
 			bad("trust", "%v", err)
 		}

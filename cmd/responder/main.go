@@ -26,6 +26,7 @@ func init() {
 	commands = []command{
 		{"run", "run [--config FILE] [--lab-dir DIR] [--debug]\n\tserve IKEv2; without --config, on the built-in lab default (lab PKI created on first run)", runRun},
 		{"lab", "lab init --dir DIR [--server-name NAME] [--server-ip IP] [--crl-url URL]\n\tcreate the lab PKI, a default config and the Windows client setup script", runLab},
+		{"cert", "cert check --config FILE CERT [INTERMEDIATE ...]\n\tcheck a peer certificate offline against the trust policy, explaining every check", runCert},
 		{"check", "check --config FILE\n\tvalidate a configuration file, reporting every error with its line", runCheck},
 		{"decode", "decode [-v] [--keys ikev2_decryption_table] CAPTURE.pcap(ng)\n\tlist the IKEv2 messages of a capture, decrypting them when keys are given", runDecode},
 	}

@@ -25,7 +25,7 @@ trust:
   root_ca_files: [rsa/root.pem, ecdsa/root.pem]
   crl:
     mode: require
-    files: [rsa/root.crl, ecdsa/root.crl]
+    files: [rsa/root.crl, rsa/intermediate.crl, ecdsa/root.crl, ecdsa/intermediate.crl]
 pool4: 10.99.0.0/24
 dns: [10.99.0.1]
 audit: "-"
