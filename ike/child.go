@@ -1,8 +1,8 @@
 package ike
 
 import (
+	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"github.com/ikelab/ikelab/crypto"
@@ -10,6 +10,18 @@ import (
 	"github.com/ikelab/ikelab/ike/wire"
 	"github.com/ikelab/ikelab/sa"
 )
+
+// childRequest is a request for a child SA: in IKE_AUTH (no KE, the IKE
+// SA's nonces) or in CREATE_CHILD_SA (fresh nonces, KE for PFS).
+type childRequest struct {
+	sa        *wire.SA
+	tsi, tsr  *wire.TS
+	transport bool
+	pfs       bool     // CREATE_CHILD_SA: KE transforms count
+	ke        *wire.KE // nil without PFS
+	ni, nr    []byte
+	rekey     *sa.Child // the child SA this one replaces, if any
+}
 
 // createChild negotiates the child SA carried by IKE_AUTH (RFC 7296,
 // Section 1.2). A failure here leaves the IKE SA up and is reported with
@@ -24,41 +36,74 @@ func (s *ikeSA) createChild(r *authRequest) []wire.Payload {
 		// Childless IKE_AUTH (RFC 6023) or a peer that wants none.
 		return out
 	}
+	resp, _, ne := s.negotiateChild(&childRequest{sa: r.sa, tsi: r.tsi, tsr: r.tsr, transport: r.transport, ni: s.ni, nr: s.nr})
+	if ne != nil {
+		s.log("CHILD_SA not created, answering %s: %s", ne.Type, ne.Reason)
+		s.auditFail("child_refused", ne.Type.String(), ne.Reason)
+		return append(out, &wire.Notify{NotifyType: ne.Type, Data: ne.Data})
+	}
+	return append(out, resp...)
+}
+
+// negotiateChild selects, keys and installs a child SA and returns the
+// SA, KE, TSi and TSr payloads of the answer (the caller adds the nonce).
+func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *NotifyError) {
+	s.audit.ESPOffered = s.audit.ESPOffered[:0]
 	for _, pr := range r.sa.Proposals {
 		s.audit.ESPOffered = append(s.audit.ESPOffered, pr.String())
 	}
-	fail := func(t wire.NotifyType, format string, args ...any) []wire.Payload {
-		reason := fmt.Sprintf(format, args...)
-		s.log("CHILD_SA not created, answering %s: %s", t, reason)
-		s.auditFail("child_refused", t.String(), reason)
-		return append(out, wire.NewNotify(t, nil))
+	keGroup := wire.KE_NONE
+	if r.ke != nil {
+		keGroup = r.ke.Group
 	}
-	c, err := s.e.cfg.Policy.SelectESP(r.sa.Proposals, false, wire.KE_NONE)
+	c, err := s.e.cfg.Policy.SelectESP(r.sa.Proposals, r.pfs, keGroup)
 	if err != nil {
 		var np *policy.NoProposalError
 		if errors.As(err, &np) {
-			return fail(wire.NO_PROPOSAL_CHOSEN, "%s", np.Reason)
+			return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "%s", np.Reason)
 		}
-		return fail(wire.NO_PROPOSAL_CHOSEN, "%v", err)
+		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "%v", err)
+	}
+	if r.pfs && !s.e.cfg.Policy.CheckKE(c, keGroup) {
+		// RFC 7296, Section 1.3: the group we want goes back in
+		// INVALID_KE_PAYLOAD.
+		ie := c.InvalidKE(keGroup)
+		return nil, nil, &NotifyError{Type: ie.Notify(), Data: ie.NotifyData(), Reason: ie.Error()}
 	}
 	s.audit.ESPChosen = c.Proposal.String()
 	if len(c.Proposal.SPI) != 4 {
-		return fail(wire.INVALID_SYNTAX, "ESP proposal with a %d-octet SPI", len(c.Proposal.SPI))
+		return nil, nil, notifyErr(wire.INVALID_SYNTAX, nil, "ESP proposal with a %d-octet SPI", len(c.Proposal.SPI))
 	}
 	remoteTS := s.remoteTSLimit()
 	tsi := narrow(r.tsi.Selectors, remoteTS)
 	tsr := narrow(r.tsr.Selectors, s.e.cfg.LocalTS)
 	if len(tsi) == 0 || len(tsr) == 0 {
-		return fail(wire.TS_UNACCEPTABLE, "peer's TSi %v / TSr %v do not overlap %v / %v", r.tsi.Selectors, r.tsr.Selectors, remoteTS, s.e.cfg.LocalTS)
+		return nil, nil, notifyErr(wire.TS_UNACCEPTABLE, nil, "peer's TSi %v / TSr %v do not overlap %v / %v", r.tsi.Selectors, r.tsr.Selectors, remoteTS, s.e.cfg.LocalTS)
+	}
+	var out []wire.Payload
+	var gir []byte
+	if c.KE.ID != wire.KE_NONE {
+		g, ok := crypto.KE(c.KE.ID)
+		if !ok {
+			return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, nil, "%s not implemented", c.KE)
+		}
+		priv, err := g.Generate(s.e.cfg.rand())
+		if err != nil {
+			return nil, nil, notifyErr(wire.TEMPORARY_FAILURE, err, "key generation failed")
+		}
+		if gir, err = priv.SharedSecret(r.ke.Data); err != nil {
+			return nil, nil, notifyErr(wire.INVALID_SYNTAX, err, "peer's %s public value is invalid", c.KE)
+		}
+		out = append(out, &wire.KE{Group: c.KE.ID, Data: priv.Public()})
 	}
 	encrBits := c.Encr.KeyBits
-	keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, nil, s.ni, s.nr, c.Encr.ID, encrBits, c.Integ.ID)
+	keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, gir, r.ni, r.nr, c.Encr.ID, encrBits, c.Integ.ID)
 	if err != nil {
-		return fail(wire.NO_PROPOSAL_CHOSEN, "deriving child keys: %v", err)
+		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "deriving child keys")
 	}
 	spiIn, err := s.e.cfg.Installer.AllocSPI(s.local.Addr(), s.remote.Addr())
 	if err != nil {
-		return fail(wire.TEMPORARY_FAILURE, "allocating an SPI: %v", err)
+		return nil, nil, notifyErr(wire.TEMPORARY_FAILURE, err, "allocating an SPI")
 	}
 	mode := sa.Tunnel
 	if r.transport {
@@ -66,24 +111,30 @@ func (s *ikeSA) createChild(r *authRequest) []wire.Payload {
 	}
 	child := &sa.Child{
 		ReqID: s.e.newReqID(), Mode: mode, Local: s.local, Remote: s.remote,
-		Encap: s.natLocal || s.natRemote, SPIIn: spiIn,
-		SPIOut: uint32(c.Proposal.SPI[0])<<24 | uint32(c.Proposal.SPI[1])<<16 | uint32(c.Proposal.SPI[2])<<8 | uint32(c.Proposal.SPI[3]),
-		Encr:   c.Encr.ID, EncrKeyBits: encrBits, Integ: c.Integ.ID, ESN: c.ESN.ID == wire.ESN_YES,
+		Encap: s.natLocal || s.natRemote, SPIIn: spiIn, SPIOut: binary.BigEndian.Uint32(c.Proposal.SPI),
+		Encr: c.Encr.ID, EncrKeyBits: encrBits, Integ: c.Integ.ID, ESN: c.ESN.ID == wire.ESN_YES,
 		// KEYMAT is initiator-to-responder first (RFC 7296, Section 2.17):
 		// what the peer sends us comes first.
 		EncKeyIn: keys.EncrI, IntegKeyIn: keys.IntegI, EncKeyOut: keys.EncrR, IntegKeyOut: keys.IntegR,
 		LocalTS: tsr, RemoteTS: tsi, Created: s.e.cfg.now(),
 		HardLife: s.e.cfg.Policy.ChildLifetime, HardBytes: s.e.cfg.Policy.ChildLifeBytes,
 	}
+	if r.rekey != nil {
+		// The replacement keeps its predecessor's kernel identity so
+		// that policies stay in place (RFC 7296, Section 2.8: install the
+		// new SA before the old one goes).
+		child.ReqID = r.rekey.ReqID
+	}
 	if err := s.e.cfg.Installer.Install(child); err != nil {
 		// strongSwan answers a failed install with NO_PROPOSAL_CHOSEN.
-		return fail(wire.NO_PROPOSAL_CHOSEN, "installing the CHILD_SA failed: %v", err)
+		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "installing the CHILD_SA failed")
 	}
 	s.children = append(s.children, child)
 	s.exportESPKeys(child)
 	prop := c.Proposal
-	prop.SPI = []byte{byte(spiIn >> 24), byte(spiIn >> 16), byte(spiIn >> 8), byte(spiIn)}
+	prop.SPI = binary.BigEndian.AppendUint32(nil, spiIn)
 	s.audit.ChildSPIs = append(s.audit.ChildSPIs, spiString(spiIn)+"_i", spiString(child.SPIOut)+"_o")
+	s.audit.TSi, s.audit.TSr = s.audit.TSi[:0], s.audit.TSr[:0]
 	for _, t := range tsi {
 		s.audit.TSi = append(s.audit.TSi, t.String())
 	}
@@ -91,12 +142,12 @@ func (s *ikeSA) createChild(r *authRequest) []wire.Payload {
 		s.audit.TSr = append(s.audit.TSr, t.String())
 	}
 	s.log("CHILD_SA established with SPIs %08x_i %08x_o and TS %v === %v", spiIn, child.SPIOut, tsr, tsi)
-	out = append(out, &wire.SA{Proposals: []wire.Proposal{prop}},
-		&wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
+	out = append([]wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}}, out...)
+	out = append(out, &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
 	if mode == sa.Transport {
 		out = append(out, wire.NewNotify(wire.USE_TRANSPORT_MODE, nil))
 	}
-	return out
+	return out, child, nil
 }
 
 // remoteTSLimit is what the peer's side may be: its virtual IPs, or its

@@ -175,9 +175,7 @@ func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload,
 	case m.Exchange == wire.INFORMATIONAL && s.state == sa.Established:
 		return s.handleInformational(inner)
 	case m.Exchange == wire.CREATE_CHILD_SA && s.state == sa.Established:
-		// Rekeying and further child SAs are not offered yet; the RFC
-		// answer for "not now" is NO_ADDITIONAL_SAS (Section 1.3).
-		return nil, notifyErr(wire.NO_ADDITIONAL_SAS, nil, "CREATE_CHILD_SA is not supported yet")
+		return s.handleCreateChild(inner)
 	}
 	return nil, notifyErr(wire.INVALID_SYNTAX, nil, "%s not expected in state %s", m.Exchange, s.state)
 }

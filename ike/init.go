@@ -327,6 +327,16 @@ func (s *ikeSA) countHalfOpen(n int) {
 // deriveKeys computes SKEYSEED and SK_* (RFC 7296, Section 2.14) and the
 // SK ciphers of both directions.
 func (s *ikeSA) deriveKeys(shared []byte) error {
+	prf, ok := crypto.PRFByID(s.choice.PRF.ID)
+	if !ok {
+		return fmt.Errorf("PRF %s not implemented", s.choice.PRF)
+	}
+	return s.deriveKeysFrom(crypto.SKEYSEED(prf, s.ni, s.nr, shared))
+}
+
+// deriveKeysFrom derives SK_* from SKEYSEED (RFC 7296, Section 2.14) and
+// builds the SK ciphers; IKE SA rekeys enter here with their own SKEYSEED.
+func (s *ikeSA) deriveKeysFrom(skeyseed []byte) error {
 	c := s.choice
 	prf, ok := crypto.PRFByID(c.PRF.ID)
 	if !ok {
@@ -334,7 +344,7 @@ func (s *ikeSA) deriveKeys(shared []byte) error {
 	}
 	s.prf = prf
 	suite := crypto.Suite{Encr: c.Encr.ID, EncrKeyBits: c.Encr.KeyBits, PRF: c.PRF.ID, Integ: c.Integ.ID, KE: c.KE.ID}
-	keys, err := crypto.DeriveIKEKeys(suite, crypto.SKEYSEED(prf, s.ni, s.nr, shared), s.ni, s.nr, s.spii, s.spir)
+	keys, err := crypto.DeriveIKEKeys(suite, skeyseed, s.ni, s.nr, s.spii, s.spir)
 	if err != nil {
 		return err
 	}

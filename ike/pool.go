@@ -44,3 +44,17 @@ func (p *pools) release(owner wire.SPI) {
 	}
 	delete(p.owner, owner)
 }
+
+// transfer hands the leases of one IKE SA to its replacement after a
+// rekey.
+func (p *pools) transfer(from, to wire.SPI) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.owner[from] {
+		p.leased[a] = to
+	}
+	if p.owner != nil {
+		p.owner[to] = append(p.owner[to], p.owner[from]...)
+		delete(p.owner, from)
+	}
+}

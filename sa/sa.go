@@ -76,6 +76,9 @@ type Child struct {
 	SoftLife, HardLife time.Duration
 	HardBytes          uint64
 	Created            time.Time
+	// Rekeyed is set once a replacement exists; the SA goes when the
+	// peer deletes it (RFC 7296, Section 2.8).
+	Rekeyed bool
 }
 
 // String describes the child SA without keys.

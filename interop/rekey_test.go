@@ -1,0 +1,91 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ikelab/ikelab/interop/lab"
+)
+
+// rekeyConn is certConn with short lifetimes so that strongSwan rekeys
+// the child SA (with PFS) and the IKE SA within seconds.
+func rekeyConn(ike, esp string, ikeRekey, childRekey time.Duration) string {
+	c := certConn(ike, esp)
+	// strongSwan's hard lifetimes default to 110% of the rekey time with a
+	// random jitter; make them long so that every rekey is a rekey.
+	c = strings.Replace(c, "\t\tvips = 0.0.0.0\n", fmt.Sprintf("\t\tvips = 0.0.0.0\n\t\trekey_time = %ds\n\t\tover_time = 60s\n\t\trand_time = 0s\n", int(ikeRekey.Seconds())), 1)
+	return strings.Replace(c, "\t\t\t\tesp_proposals", fmt.Sprintf("\t\t\t\trekey_time = %ds\n\t\t\t\tlife_time = 120s\n\t\t\t\trand_time = 0s\n\t\t\t\tesp_proposals", int(childRekey.Seconds())), 1)
+}
+
+func countEvents(r *rig, event string) int {
+	n := 0
+	for _, a := range r.audits() {
+		if a["event"] == event {
+			n++
+		}
+	}
+	return n
+}
+
+// TestStrongSwanRekeyResponder: strongSwan rekeys the child SA with PFS
+// and the IKE SA, several times; both sides agree after each, and nothing
+// is left when the initiator deletes.
+func TestStrongSwanRekeyResponder(t *testing.T) {
+	for _, tc := range []struct{ name, ike, esp, group string }{
+		{"MODP2048_PFS", "aes128-sha256-modp2048", "aes128-sha256-modp2048", "MODP_2048"},
+		{"ECP256_PFS", "aes128gcm16-prfsha256-ecp256", "aes128gcm16-ecp256", "ECP_256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, fmt.Sprintf(trustYAML, "ecdsa"))
+			c := r.startCharon(rekeyConn(tc.ike, tc.esp, 5*time.Second, 2*time.Second), certFiles(t, r.pki.ECDSA, r.pki.ECDSA.Clients[0]))
+			r.initiate(true)
+			first := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
+			require.Len(t, first.Children, 1)
+			firstChild := first.Children[0]
+
+			lab.Eventually(t, 30*time.Second, "two child rekeys and one IKE rekey", func() (bool, error) {
+				return countEvents(r, "child_rekeyed") >= 2 && countEvents(r, "ike_rekeyed") >= 1, nil
+			})
+			// Let the rekey settle, then compare both views.
+			time.Sleep(500 * time.Millisecond)
+			now := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
+			assert.NotEqual(t, first.ResponderSPI, now.ResponderSPI, "IKE SA rekeyed: new SPIs")
+			assert.Equal(t, tc.group, now.DHGroup)
+			var installed []lab.ChildSA
+			for _, ch := range now.Children {
+				if ch.State == lab.ChildStateInstalled {
+					installed = append(installed, ch)
+				}
+			}
+			require.NotEmpty(t, installed)
+			last := installed[len(installed)-1]
+			assert.NotEqual(t, firstChild.SPIIn, last.SPIIn, "child SA rekeyed: new SPIs")
+			assert.Equal(t, tc.group, last.DHGroup, "PFS group on rekey")
+			// The responder's audit names the SPIs strongSwan uses.
+			var spis []string
+			for _, a := range r.audits() {
+				if a["event"] == "child_rekeyed" {
+					if l, ok := a["child_spis"].([]any); ok {
+						for _, x := range l {
+							spis = append(spis, fmt.Sprint(x))
+						}
+					}
+				}
+			}
+			assert.Contains(t, spis, fmt.Sprintf("%08x_o", last.SPIIn), "responder's outbound SPI is strongSwan's inbound")
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, c.Terminate(ctx, "home"))
+			c.WaitNoIKESA(t, "", 10*time.Second)
+			r.waitAudit("deleted")
+			r.checkWire(8)
+		})
+	}
+}
