@@ -130,6 +130,7 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "installing the CHILD_SA failed")
 	}
 	s.children = append(s.children, child)
+	s.scheduleRekey(child)
 	s.exportESPKeys(child)
 	prop := c.Proposal
 	prop.SPI = binary.BigEndian.AppendUint32(nil, spiIn)

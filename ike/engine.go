@@ -121,7 +121,7 @@ func (e *Engine) Close() {
 		if s.state == sa.Established {
 			// Best effort: one delete, no retransmission (RFC 7296,
 			// Section 1.4.1 lets a shutting-down node send it once).
-			s.sendRequest([]wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, false)
+			s.request(wire.INFORMATIONAL, []wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, "delete", nil, false)
 		}
 		s.remove("responder shutting down")
 		s.mu.Unlock()

@@ -51,13 +51,16 @@ type ikeSA struct {
 	halfOpenCounted bool
 	initKey         initKey // where byInit holds this SA
 
-	// Our own requests (DPD, delete).
-	myMsgID     uint32
-	pending     []byte
-	pendingKind string
-	retries     int
-	timer       *time.Timer
-	dpdTimer    *time.Timer
+	// Our own requests (DPD, delete, rekey): a window of one, with the
+	// rest queued (RFC 7296, Section 2.3).
+	myMsgID  uint32
+	pending  *request
+	queue    []func()
+	retries  int
+	timer    *time.Timer
+	dpdTimer *time.Timer
+	// rekeying tracks child SAs we are rekeying, for collisions.
+	rekeying map[*sa.Child]*rekeyState
 }
 
 func (s *ikeSA) log(format string, args ...any) {
@@ -214,85 +217,6 @@ func (s *ikeSA) encode(h wire.Header, payloads []wire.Payload) ([][]byte, error)
 	return frags, nil
 }
 
-// sendRequest starts one of our own requests (DPD or delete) and, when
-// retransmit is set, retransmits it until answered (RFC 7296, Section 2.1).
-func (s *ikeSA) sendRequest(payloads []wire.Payload, retransmit bool) {
-	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.INFORMATIONAL,
-		MessageID: s.myMsgID}
-	s.log("generating %s", wire.SummaryLine(&h, payloads))
-	msgs, err := s.encode(h, payloads)
-	if err != nil || len(msgs) != 1 {
-		s.log("encoding request failed: %v", err)
-		return
-	}
-	s.pending, s.retries = msgs[0], 0
-	s.pendingKind = "liveness check"
-	if len(payloads) > 0 {
-		s.pendingKind = "delete"
-	}
-	s.e.sendRaw(s.local, s.remote, s.natt, msgs)
-	if retransmit {
-		s.armRetransmit()
-	}
-}
-
-func (s *ikeSA) armRetransmit() {
-	// Exponential back-off: timeout * 1.8^n as strongSwan does, kept
-	// integral as timeout * 2^n for simplicity.
-	d := s.e.cfg.RetransmitTimeout << s.retries
-	s.timer = time.AfterFunc(d, s.retransmit)
-}
-
-func (s *ikeSA) retransmit() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending == nil || s.state == sa.Dead {
-		return
-	}
-	s.retries++
-	if s.retries > s.e.cfg.RetransmitTries {
-		s.log("giving up after %d retransmits of %s: peer is dead", s.e.cfg.RetransmitTries, s.pendingKind)
-		s.auditEnd("dead_peer", fmt.Sprintf("no answer to %s after %d retransmits", s.pendingKind, s.e.cfg.RetransmitTries))
-		s.remove("dead peer")
-		return
-	}
-	s.log("retransmit %d of request with message ID %d", s.retries, s.myMsgID)
-	s.e.sendRaw(s.local, s.remote, s.natt, [][]byte{s.pending})
-	s.armRetransmit()
-}
-
-// handleResponse matches a response to our pending request.
-func (s *ikeSA) handleResponse(p Packet, h *wire.Header) {
-	if s.pending == nil || h.MessageID != s.myMsgID {
-		s.log("received unexpected %s, dropped", h.Summary())
-		return
-	}
-	m, err := wire.ParseMessage(p.Data)
-	if err != nil {
-		s.log("dropped malformed %s: %v", h.Summary(), err)
-		return
-	}
-	inner, complete, err := s.decrypt(m)
-	if err != nil || !complete {
-		if err != nil {
-			s.log("dropped %s: %v", h.Summary(), err)
-		}
-		return
-	}
-	s.log("parsed %s", wire.SummaryLine(&m.Header, inner))
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.pending = nil
-	s.myMsgID++
-	s.lastSeen = s.e.cfg.now()
-	if s.state == sa.Deleting {
-		s.remove("deleted")
-		return
-	}
-	s.armDPD()
-}
-
 // armDPD schedules the next liveness check (RFC 7296, Section 2.4).
 func (s *ikeSA) armDPD() {
 	if s.e.cfg.DPDInterval <= 0 {
@@ -317,7 +241,7 @@ func (s *ikeSA) dpd() {
 	if s.pending != nil {
 		return
 	}
-	s.sendRequest(nil, true)
+	s.request(wire.INFORMATIONAL, nil, "liveness check", nil, true)
 }
 
 // remove forgets the SA and uninstalls its child SAs.
@@ -331,6 +255,9 @@ func (s *ikeSA) remove(why string) {
 		if t != nil {
 			t.Stop()
 		}
+	}
+	for _, c := range s.children {
+		c.StopTimers()
 	}
 	for _, c := range s.children {
 		if err := s.e.cfg.Installer.Remove(c); err != nil {

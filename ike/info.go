@@ -29,15 +29,13 @@ func (s *ikeSA) handleInformational(inner []wire.Payload) ([]wire.Payload, error
 		case wire.ProtoESP:
 			for _, spi := range d.SPIs {
 				out := binary.BigEndian.Uint32(spi)
-				for i, c := range s.children {
+				for _, c := range s.children {
 					if c.SPIOut != out {
 						continue
 					}
 					s.log("received DELETE for ESP CHILD_SA with SPI %08x, deleting %08x_i", out, c.SPIIn)
-					if err := s.e.cfg.Installer.Remove(c); err != nil {
-						s.log("removing CHILD_SA failed: %v", err)
-					}
-					s.children = append(s.children[:i], s.children[i+1:]...)
+					s.dropChild(c)
+					delete(s.rekeying, c)
 					ourSPIs = append(ourSPIs, binary.BigEndian.AppendUint32(nil, c.SPIIn))
 					break
 				}

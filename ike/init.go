@@ -82,7 +82,6 @@ func (r *initRequest) run() error {
 		return err
 	}
 	r.m = m
-	r.e.cfg.Log.Info(fmt.Sprintf("parsed %s", m.Summary()))
 	if m.MessageID != 0 {
 		return notifyErr(wire.INVALID_SYNTAX, nil, "IKE_SA_INIT with message ID %d", m.MessageID)
 	}
@@ -91,6 +90,12 @@ func (r *initRequest) run() error {
 	}
 	if !r.admit() {
 		return errStateless
+	}
+	// Logged only once admitted: admit's rate-limited line speaks for the
+	// requests it turns away, so that a flood cannot fill the log.
+	r.e.cfg.Log.Info(fmt.Sprintf("parsed %s", m.Summary()))
+	if r.ClientIsWindows() {
+		r.e.cfg.Log.Info(fmt.Sprintf("%s is a Windows client (vendor IDs %v)", fmtAddr(r.p.Remote), r.audit.VendorIDs))
 	}
 	if err := r.selectProposal(); err != nil {
 		return err
@@ -166,9 +171,6 @@ func (r *initRequest) collect() error {
 				}
 			}
 		}
-	}
-	if r.ClientIsWindows() {
-		r.e.cfg.Log.Info(fmt.Sprintf("%s is a Windows client (vendor IDs %v)", fmtAddr(r.p.Remote), r.audit.VendorIDs))
 	}
 	switch {
 	case r.sa == nil:
@@ -375,7 +377,12 @@ func (r *initRequest) sendError(h *wire.Header, ne *NotifyError) {
 	if err != nil {
 		return
 	}
-	r.e.cfg.Log.Info(fmt.Sprintf("generating %s", out.Summary()))
+	if ne.Type == wire.COOKIE {
+		// One per request of a flood: admit's rate-limited line counts them.
+		r.e.cfg.Log.Debug(fmt.Sprintf("generating %s", out.Summary()))
+	} else {
+		r.e.cfg.Log.Info(fmt.Sprintf("generating %s", out.Summary()))
+	}
 	r.e.sendRaw(r.p.Local, r.p.Remote, r.p.NATT, [][]byte{raw})
 }
 

@@ -604,6 +604,21 @@ func (s *Session) Delete(ctx context.Context) error {
 	return err
 }
 
+// Request sends one request of any exchange on the established IKE SA and
+// returns the decrypted payloads of the response: tests and tools use it to
+// drive CREATE_CHILD_SA and INFORMATIONAL exchanges by hand.
+func (s *Session) Request(ctx context.Context, exch wire.ExchangeType, payloads []wire.Payload) ([]wire.Payload, error) {
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch,
+		Flags: wire.FlagInitiator, MessageID: s.myMsgID}
+	msgs, err := s.encode(h, payloads)
+	if err != nil {
+		return nil, err
+	}
+	_, inner, err := s.roundTrip(ctx, msgs, s.myMsgID, exch)
+	s.myMsgID++
+	return inner, err
+}
+
 // Liveness sends an empty INFORMATIONAL request (RFC 7296, Section 2.4).
 func (s *Session) Liveness(ctx context.Context) error {
 	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.INFORMATIONAL,

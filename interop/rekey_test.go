@@ -89,3 +89,33 @@ func TestStrongSwanRekeyResponder(t *testing.T) {
 		})
 	}
 }
+
+// TestStrongSwanRekeyInitiatedByResponder: the responder's policy
+// lifetime makes it rekey the child SA itself, with PFS in the IKE SA's
+// group first (as Windows expects); strongSwan accepts, the old SA goes.
+func TestStrongSwanRekeyInitiatedByResponder(t *testing.T) {
+	yaml := strings.Replace(fmt.Sprintf(trustYAML, "ecdsa"), "  builtin: recommended\n", "  builtin: recommended\n  child_lifetime: 3s\n", 1)
+	r := newRig(t, yaml)
+	c := r.startCharon(rekeyConn("aes128gcm16-prfsha256-ecp256", "aes128gcm16-ecp256", time.Hour, time.Hour),
+		certFiles(t, r.pki.ECDSA, r.pki.ECDSA.Clients[0]))
+	r.initiate(true)
+	first := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
+	require.Len(t, first.Children, 1)
+	lab.Eventually(t, 20*time.Second, "two child rekeys started by the responder", func() (bool, error) {
+		return countEvents(r, "child_rekeyed") >= 2, nil
+	})
+	time.Sleep(500 * time.Millisecond)
+	now := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
+	assert.Equal(t, first.ResponderSPI, now.ResponderSPI, "same IKE SA")
+	var installed []lab.ChildSA
+	for _, ch := range now.Children {
+		if ch.State == lab.ChildStateInstalled {
+			installed = append(installed, ch)
+		}
+	}
+	require.Len(t, installed, 1, "the old child SAs are deleted after each rekey: %v", now.Children)
+	assert.NotEqual(t, first.Children[0].SPIIn, installed[0].SPIIn)
+	assert.Equal(t, "ECP_256", installed[0].DHGroup, "PFS in the IKE SA's group")
+	assert.Contains(t, c.Log(), "rekeying") // strongSwan logs the rekey it answered
+	r.checkWire(8)
+}

@@ -79,6 +79,8 @@ type Child struct {
 	// Rekeyed is set once a replacement exists; the SA goes when the
 	// peer deletes it (RFC 7296, Section 2.8).
 	Rekeyed bool
+
+	timers []*time.Timer
 }
 
 // String describes the child SA without keys.
@@ -97,4 +99,19 @@ type Installer interface {
 	Install(c *Child) error
 	// Remove deletes what Install added.
 	Remove(c *Child) error
+}
+
+// SetTimers keeps the rekey and expiry timers of the child SA so that they
+// can be stopped with it.
+func (c *Child) SetTimers(ts ...*time.Timer) {
+	c.StopTimers()
+	c.timers = ts
+}
+
+// StopTimers stops the child SA's timers.
+func (c *Child) StopTimers() {
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.timers = nil
 }

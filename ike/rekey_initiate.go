@@ -1,0 +1,327 @@
+package ike
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
+)
+
+// rekeyState follows both rekeys of one child SA when the peer rekeys it
+// while we do (RFC 7296, Section 2.8.1): the SA made with the lowest of
+// the four nonces is redundant and its initiator deletes it.
+type rekeyState struct {
+	oursDone, peersDone bool
+	ourNonces           [][]byte
+	peerNonces          [][]byte
+	ourNew              *sa.Child
+}
+
+// scheduleRekey arms a child SA's lifetime timers: rekey at the policy's
+// lifetime less up to 10% jitter (so that both ends rarely collide), and a
+// hard delete 10% after the lifetime if no rekey happened (strongSwan's
+// rekey_time, rand_time and life_time defaults).
+func (s *ikeSA) scheduleRekey(c *sa.Child) {
+	life := s.e.cfg.Policy.ChildLifetime
+	if life <= 0 {
+		return
+	}
+	jitter := time.Duration(mrand.Int64N(int64(life)/10 + 1))
+	soft, hard := life-jitter, life+life/10
+	// The timers find the child by SPI: an IKE SA rekey may have moved it.
+	spi, e := c.SPIIn, s.e
+	c.SetTimers(
+		time.AfterFunc(soft, func() { e.ChildExpired(spi, false) }),
+		time.AfterFunc(hard, func() { e.ChildExpired(spi, true) }),
+	)
+}
+
+func (s *ikeSA) withLock(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == sa.Established {
+		f()
+	}
+}
+
+// ChildExpired is how the kernel's expire events (XFRM_MSG_EXPIRE) reach
+// the engine: a soft expiry rekeys the child SA, a hard one deletes it and
+// tells the peer.
+func (e *Engine) ChildExpired(spiIn uint32, hard bool) {
+	e.mu.Lock()
+	all := make([]*ikeSA, 0, len(e.byRSPI))
+	for _, s := range e.byRSPI {
+		all = append(all, s)
+	}
+	e.mu.Unlock()
+	for _, s := range all {
+		s.withLock(func() {
+			for _, c := range s.children {
+				if c.SPIIn != spiIn {
+					continue
+				}
+				if hard {
+					s.expireChild(c, "hard lifetime reached")
+				} else {
+					s.initiateChildRekey(c, 0)
+				}
+			}
+		})
+	}
+}
+
+// expireChild deletes a child SA whose hard lifetime ran out and tells the
+// peer (RFC 7296, Section 1.4.1).
+func (s *ikeSA) expireChild(c *sa.Child, why string) {
+	if !s.hasChild(c) {
+		return
+	}
+	s.log("CHILD_SA %08x_i expired (%s), deleting", c.SPIIn, why)
+	s.deleteChild(c)
+}
+
+func (s *ikeSA) hasChild(c *sa.Child) bool {
+	for _, x := range s.children {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteChild removes a child SA locally and sends the delete.
+func (s *ikeSA) deleteChild(c *sa.Child) {
+	s.dropChild(c)
+	d := &wire.Delete{Protocol: wire.ProtoESP, SPISize: 4, SPIs: [][]byte{binary.BigEndian.AppendUint32(nil, c.SPIIn)}}
+	s.request(wire.INFORMATIONAL, []wire.Payload{d}, "delete CHILD_SA", nil, true)
+}
+
+// dropChild uninstalls a child SA and forgets it.
+func (s *ikeSA) dropChild(c *sa.Child) {
+	c.StopTimers()
+	for i, x := range s.children {
+		if x == c {
+			s.children = append(s.children[:i], s.children[i+1:]...)
+			if err := s.e.cfg.Installer.Remove(c); err != nil {
+				s.log("removing CHILD_SA %08x_i failed: %v", c.SPIIn, err)
+			}
+			return
+		}
+	}
+}
+
+// initiateChildRekey rekeys a child SA with CREATE_CHILD_SA (RFC 7296,
+// Section 1.3.3), with PFS in the group the policy names: the IKE SA's
+// group first when the policy allows it, as Windows expects. group
+// overrides it after INVALID_KE_PAYLOAD.
+func (s *ikeSA) initiateChildRekey(old *sa.Child, group wire.TransformID) {
+	if old.Rekeyed || !s.hasChild(old) {
+		return
+	}
+	if _, busy := s.rekeying[old]; busy && group == 0 {
+		return
+	}
+	ni := make([]byte, NonceLen)
+	if _, err := io.ReadFull(s.e.cfg.rand(), ni); err != nil {
+		return
+	}
+	spi, err := s.e.cfg.Installer.AllocSPI(s.local.Addr(), s.remote.Addr())
+	if err != nil {
+		s.log("rekeying CHILD_SA %08x_i: %v", old.SPIIn, err)
+		return
+	}
+	spiB := binary.BigEndian.AppendUint32(nil, spi)
+	var props []wire.Proposal
+	for i, p := range s.e.cfg.Policy.ESP {
+		props = append(props, p.Wire(uint8(i+1), spiB))
+	}
+	if group == 0 {
+		group = s.pfsGroup()
+	}
+	payloads := []wire.Payload{
+		&wire.Notify{Protocol: wire.ProtoESP, SPI: binary.BigEndian.AppendUint32(nil, old.SPIIn), NotifyType: wire.REKEY_SA},
+		&wire.SA{Proposals: props}, &wire.Nonce{Data: ni},
+	}
+	var priv *crypto.KEPrivate
+	if group != wire.KE_NONE {
+		g, ok := crypto.KE(group)
+		if !ok {
+			return
+		}
+		if priv, err = g.Generate(s.e.cfg.rand()); err != nil {
+			return
+		}
+		payloads = append(payloads, &wire.KE{Group: group, Data: priv.Public()})
+	}
+	// As the initiator of this exchange, our side is TSi.
+	payloads = append(payloads, &wire.TS{Selectors: old.LocalTS}, &wire.TS{Responder: true, Selectors: old.RemoteTS})
+	if old.Mode == sa.Transport {
+		payloads = append(payloads, wire.NewNotify(wire.USE_TRANSPORT_MODE, nil))
+	}
+	if s.rekeying == nil {
+		s.rekeying = map[*sa.Child]*rekeyState{}
+	}
+	if s.rekeying[old] == nil {
+		s.rekeying[old] = &rekeyState{}
+	}
+	s.log("rekeying CHILD_SA %08x_i", old.SPIIn)
+	s.request(wire.CREATE_CHILD_SA, payloads, "CHILD_SA rekey", func(inner []wire.Payload) {
+		s.childRekeyAnswered(old, props, ni, priv, spi, inner)
+	}, true)
+}
+
+// pfsGroup is the group for a rekey we start: the IKE SA's when some ESP
+// proposal accepts it, else the first ESP proposal's first group, else none.
+func (s *ikeSA) pfsGroup() wire.TransformID {
+	var first wire.TransformID
+	for _, p := range s.e.cfg.Policy.ESP {
+		for _, k := range p.KE {
+			if s.choice != nil && k.ID == s.choice.KE.ID {
+				return k.ID
+			}
+			if first == 0 {
+				first = k.ID
+			}
+		}
+	}
+	return first
+}
+
+// childRekeyAnswered completes a rekey we started.
+func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []byte, priv *crypto.KEPrivate, spi uint32, inner []wire.Payload) {
+	st := s.rekeying[old]
+	fail := func(format string, args ...any) {
+		s.log("CHILD_SA rekey of %08x_i failed: %s", old.SPIIn, fmt.Sprintf(format, args...))
+		delete(s.rekeying, old)
+		s.e.cfg.Installer.Remove(&sa.Child{SPIIn: spi})
+	}
+	if n := notifyError(inner); n != nil {
+		if g, ok := n.KEGroup(); ok && priv != nil && g != priv.Alg().ID {
+			s.log("peer wants %s for PFS, retrying", wire.TransformName(wire.TransformKE, g))
+			s.queue = append(s.queue, func() { s.initiateChildRekey(old, g) })
+			return
+		}
+		fail("peer answered %s", n.NotifyType)
+		return
+	}
+	var saP *wire.SA
+	var ke *wire.KE
+	var nr []byte
+	var tsi, tsr *wire.TS
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.SA:
+			saP = p
+		case *wire.KE:
+			ke = p
+		case *wire.Nonce:
+			nr = p.Data
+		case *wire.TS:
+			if p.Responder {
+				tsr = p
+			} else {
+				tsi = p
+			}
+		}
+	}
+	if saP == nil || len(saP.Proposals) != 1 || nr == nil || tsi == nil || tsr == nil {
+		fail("response lacks SA, Nonce or TS")
+		return
+	}
+	c, err := choiceFromProposal(saP.Proposals[0], props)
+	if err != nil || len(saP.Proposals[0].SPI) != 4 {
+		fail("bad proposal: %v", err)
+		return
+	}
+	var gir []byte
+	if priv != nil {
+		if ke == nil || ke.Group != priv.Alg().ID || c.KE.ID != ke.Group {
+			fail("KE payload does not match the chosen group")
+			return
+		}
+		if gir, err = priv.SharedSecret(ke.Data); err != nil {
+			fail("%v", err)
+			return
+		}
+	}
+	keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, gir, ni, nr, c.Encr.ID, c.Encr.KeyBits, c.Integ.ID)
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	// We initiated this exchange: the first KEYMAT half is what we send.
+	child := &sa.Child{
+		ReqID: old.ReqID, Mode: old.Mode, Local: s.local, Remote: s.remote, Encap: old.Encap,
+		SPIIn: spi, SPIOut: binary.BigEndian.Uint32(saP.Proposals[0].SPI),
+		Encr: c.Encr.ID, EncrKeyBits: c.Encr.KeyBits, Integ: c.Integ.ID, ESN: c.ESN.ID == wire.ESN_YES,
+		EncKeyOut: keys.EncrI, IntegKeyOut: keys.IntegI, EncKeyIn: keys.EncrR, IntegKeyIn: keys.IntegR,
+		LocalTS: tsi.Selectors, RemoteTS: tsr.Selectors, Created: s.e.cfg.now(),
+		HardLife: old.HardLife, HardBytes: old.HardBytes,
+	}
+	if err := s.e.cfg.Installer.Install(child); err != nil {
+		fail("installing: %v", err)
+		return
+	}
+	s.children = append(s.children, child)
+	s.scheduleRekey(child)
+	s.exportESPKeys(child)
+	old.Rekeyed = true
+	s.log("CHILD_SA %08x_i rekeyed by us: new SPIs %08x_i %08x_o", old.SPIIn, child.SPIIn, child.SPIOut)
+	if s.e.cfg.Audit != nil {
+		a := *s.audit
+		a.Time, a.Event, a.Result = s.e.cfg.now(), "child_rekeyed", "ok"
+		a.Reason = "rekeyed by the responder (lifetime)"
+		a.ChildSPIs = []string{spiString(child.SPIIn) + "_i", spiString(child.SPIOut) + "_o"}
+		s.e.cfg.Audit(&a)
+	}
+	st.oursDone, st.ourNonces, st.ourNew = true, [][]byte{ni, nr}, child
+	s.resolveRekey(old)
+}
+
+// peerRekeyed notes that the peer rekeyed a child SA we may be rekeying.
+func (s *ikeSA) peerRekeyed(old *sa.Child, ni, nr []byte) {
+	if st := s.rekeying[old]; st != nil {
+		st.peersDone, st.peerNonces = true, [][]byte{ni, nr}
+		s.resolveRekey(old)
+	}
+}
+
+// resolveRekey decides what to delete once our rekey is done: alone, the
+// old SA; after a collision, the redundant SA by the nonce rule (RFC 7296,
+// Section 2.8.1).
+func (s *ikeSA) resolveRekey(old *sa.Child) {
+	st := s.rekeying[old]
+	if st == nil || !st.oursDone {
+		return
+	}
+	if !st.peersDone {
+		delete(s.rekeying, old)
+		s.deleteChild(old)
+		return
+	}
+	delete(s.rekeying, old)
+	lowest := func(ns [][]byte) []byte {
+		m := ns[0]
+		for _, n := range ns[1:] {
+			if bytes.Compare(n, m) < 0 {
+				m = n
+			}
+		}
+		return m
+	}
+	if bytes.Compare(lowest(st.ourNonces), lowest(st.peerNonces)) < 0 {
+		// Ours holds the lowest nonce: our new SA is the redundant one and
+		// the peer, whose SA survives, deletes the old.
+		s.log("CHILD_SA rekey collision: ours has the lowest nonce, deleting our new SA %08x_i", st.ourNew.SPIIn)
+		s.deleteChild(st.ourNew)
+		return
+	}
+	s.log("CHILD_SA rekey collision: the peer's SA is redundant; deleting the old SA %08x_i", old.SPIIn)
+	s.deleteChild(old)
+}

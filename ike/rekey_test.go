@@ -1,0 +1,186 @@
+package ike
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/wire"
+)
+
+// established returns a harness with one PSK IKE SA and its child.
+func established(t *testing.T, cfg Config) (*harness, *Session) {
+	t.Helper()
+	cfg.PSK = []byte("engine-test-psk-0123456789abcdef")
+	h := newHarness(t, cfg)
+	ic := InitiatorConfig{ID: &wire.ID{IDType: wire.ID_FQDN, Data: []byte("client.lab")}, PSK: cfg.PSK, Timeout: 200 * time.Millisecond}
+	ic.IKE, ic.ESP = proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048"), proposals(t, wire.ProtoESP, "aes128-sha256")
+	s, err := connect(t, h, ic)
+	require.NoError(t, err)
+	require.Len(t, h.mem.Children(), 1)
+	return h, s
+}
+
+// childRekeyPayloads builds a CREATE_CHILD_SA request as an initiator.
+func childRekeyPayloads(t *testing.T, rekeySPI uint32, group wire.TransformID, tsi, tsr []wire.Selector) ([]wire.Payload, *crypto.KEPrivate) {
+	t.Helper()
+	ni := make([]byte, 32)
+	io.ReadFull(crand.Reader, ni)
+	esp := proposals(t, wire.ProtoESP, "aes128-sha256-modp2048")
+	for i := range esp {
+		esp[i].SPI = []byte{0xc0, 0, 0, byte(i + 1)}
+		esp[i].Transforms = append(esp[i].Transforms, wire.NewTransform(wire.TransformKE, wire.MODP_2048, 0))
+	}
+	var ps []wire.Payload
+	if rekeySPI != 0 {
+		ps = append(ps, &wire.Notify{Protocol: wire.ProtoESP, SPI: binary.BigEndian.AppendUint32(nil, rekeySPI), NotifyType: wire.REKEY_SA})
+	}
+	ps = append(ps, &wire.SA{Proposals: esp}, &wire.Nonce{Data: ni})
+	var priv *crypto.KEPrivate
+	if group != wire.KE_NONE {
+		g, _ := crypto.KE(group)
+		priv, _ = g.Generate(nil)
+		ps = append(ps, &wire.KE{Group: group, Data: priv.Public()})
+	}
+	return append(ps, &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr}), priv
+}
+
+func notifyOf(inner []wire.Payload) wire.NotifyType {
+	if n := notifyError(inner); n != nil {
+		return n.NotifyType
+	}
+	return 0
+}
+
+var (
+	anyTS  = prefixSelectors([]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")})
+	peerTS = prefixSelectors([]netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")})
+)
+
+func TestCreateChildSA(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t.Run("RFC7296_1.3.3_child_rekey_with_PFS", func(t *testing.T) {
+		h, s := established(t, Config{})
+		old := h.mem.Children()[0]
+		ps, _ := childRekeyPayloads(t, old.SPIOut, wire.MODP_2048, peerTS, anyTS)
+		inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+		require.NoError(t, err)
+		assert.Zero(t, notifyOf(inner))
+		assert.Len(t, h.mem.Children(), 2, "new SA installed before the old one goes (RFC 7296, Section 2.8)")
+		// The initiator deletes the old SA.
+		d := &wire.Delete{Protocol: wire.ProtoESP, SPISize: 4, SPIs: [][]byte{binary.BigEndian.AppendUint32(nil, old.SPIOut)}}
+		inner, err = s.Request(ctx, wire.INFORMATIONAL, []wire.Payload{d})
+		require.NoError(t, err)
+		require.Len(t, inner, 1)
+		assert.Equal(t, binary.BigEndian.AppendUint32(nil, old.SPIIn), inner[0].(*wire.Delete).SPIs[0])
+		require.Len(t, h.mem.Children(), 1)
+		assert.NotEqual(t, old.SPIIn, h.mem.Children()[0].SPIIn)
+	})
+	t.Run("RFC7296_1.3_wrong_KE_group_INVALID_KE_PAYLOAD", func(t *testing.T) {
+		h, s := established(t, Config{})
+		ps, _ := childRekeyPayloads(t, h.mem.Children()[0].SPIOut, wire.ECP_384, peerTS, anyTS)
+		inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+		require.NoError(t, err)
+		n := notifyError(inner)
+		require.NotNil(t, n)
+		assert.Equal(t, wire.INVALID_KE_PAYLOAD, n.NotifyType)
+		g, _ := n.KEGroup()
+		assert.Equal(t, wire.MODP_2048, g)
+		assert.Len(t, h.mem.Children(), 1, "nothing installed")
+	})
+	t.Run("RFC7296_2.25_unknown_REKEY_SA_CHILD_SA_NOT_FOUND", func(t *testing.T) {
+		h, s := established(t, Config{})
+		ps, _ := childRekeyPayloads(t, 0xdeadbeef, wire.MODP_2048, peerTS, anyTS)
+		inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+		require.NoError(t, err)
+		assert.Equal(t, wire.CHILD_SA_NOT_FOUND, notifyOf(inner))
+		assert.Len(t, h.mem.Children(), 1)
+	})
+	t.Run("RFC7296_2.9_crafted_TS_TS_UNACCEPTABLE", func(t *testing.T) {
+		h, s := established(t, Config{LocalTS: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}})
+		for _, ts := range [][]wire.Selector{
+			prefixSelectors([]netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}),                                            // not the peer
+			prefixSelectors([]netip.Prefix{netip.MustParsePrefix("::/0")}),                                                      // wrong family
+			{{TSType: wire.TS_IPV4_ADDR_RANGE, Start: netip.MustParseAddr("192.0.2.9"), End: netip.MustParseAddr("192.0.2.1")}}, // inverted
+		} {
+			ps, _ := childRekeyPayloads(t, h.mem.Children()[0].SPIOut, wire.MODP_2048, ts, anyTS)
+			inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+			require.NoError(t, err)
+			assert.Equal(t, wire.TS_UNACCEPTABLE, notifyOf(inner), "TSi %v", ts)
+		}
+		assert.Len(t, h.mem.Children(), 1)
+		assert.Len(t, h.e.SAs(), 1, "the IKE SA survives")
+	})
+	t.Run("RFC7296_1.3.1_additional_child_SA", func(t *testing.T) {
+		h, s := established(t, Config{})
+		ps, _ := childRekeyPayloads(t, 0, wire.MODP_2048, peerTS, anyTS)
+		inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+		require.NoError(t, err)
+		assert.Zero(t, notifyOf(inner))
+		assert.Len(t, h.mem.Children(), 2)
+		require.NoError(t, s.Delete(ctx))
+		assert.Empty(t, h.mem.Children(), "deleting the IKE SA takes every child SA")
+	})
+}
+
+// TestResponderRekeysOnLifetime: the policy lifetime makes the engine start
+// a child rekey itself; the hard lifetime deletes a child that was not
+// rekeyed.
+func TestResponderRekeysOnLifetime(t *testing.T) {
+	h, s := established(t, Config{})
+	old := h.mem.Children()[0]
+	h.e.ChildExpired(old.SPIIn, false)
+	// The engine's CREATE_CHILD_SA request reaches the client.
+	var req *wire.Message
+	select {
+	case raw := <-h.p.in:
+		m, err := wire.ParseMessage(raw)
+		require.NoError(t, err)
+		req = m
+	case <-time.After(2 * time.Second):
+		t.Fatal("no CREATE_CHILD_SA request from the responder")
+	}
+	assert.Equal(t, wire.CREATE_CHILD_SA, req.Exchange)
+	assert.False(t, req.IsResponse())
+	assert.False(t, req.IsInitiator(), "the original responder never sets the I flag")
+	inner, err := req.Decrypt(s.in)
+	require.NoError(t, err)
+	var rekey *wire.Notify
+	var ke *wire.KE
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.Notify:
+			rekey = p
+		case *wire.KE:
+			ke = p
+		}
+	}
+	require.NotNil(t, rekey)
+	assert.Equal(t, wire.REKEY_SA, rekey.NotifyType)
+	assert.Equal(t, old.SPIIn, binary.BigEndian.Uint32(rekey.SPI))
+	require.NotNil(t, ke)
+	assert.Equal(t, wire.MODP_2048, ke.Group, "PFS in the IKE SA's group first")
+
+	// A hard expiry deletes the child and tells the peer.
+	h2, _ := established(t, Config{})
+	c := h2.mem.Children()[0]
+	h2.e.ChildExpired(c.SPIIn, true)
+	assert.Empty(t, h2.mem.Children())
+	select {
+	case raw := <-h2.p.in:
+		m, err := wire.ParseMessage(raw)
+		require.NoError(t, err)
+		assert.Equal(t, wire.INFORMATIONAL, m.Exchange)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no delete sent")
+	}
+}
