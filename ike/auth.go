@@ -85,6 +85,7 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 		s.e.cfg.Audit(&a)
 	}
 	s.armDPD()
+	s.scheduleIKERekey()
 	return resp, nil
 }
 

@@ -234,13 +234,13 @@ func (s *ikeSA) configReply(req *wire.CP) []wire.Payload {
 		// strongSwan does without its Windows-specific attribute config.
 	}
 	if want4 && s.e.cfg.Pool4.IsValid() {
-		if a, ok := s.e.pools.lease(s.e.cfg.Pool4, s.spir); ok {
+		if a, ok := s.e.pools.lease(s.e.cfg.Pool4, s.mySPI()); ok {
 			s.vips = append(s.vips, a)
 			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP4_ADDRESS, Value: a.AsSlice()})
 		}
 	}
 	if want6 && s.e.cfg.Pool6.IsValid() {
-		if a, ok := s.e.pools.lease(s.e.cfg.Pool6, s.spir); ok {
+		if a, ok := s.e.pools.lease(s.e.cfg.Pool6, s.mySPI()); ok {
 			s.vips = append(s.vips, a)
 			v := append(a.AsSlice(), 128)
 			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.INTERNAL_IP6_ADDRESS, Value: v})

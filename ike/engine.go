@@ -38,7 +38,7 @@ type Engine struct {
 	send Sender
 
 	mu       sync.Mutex
-	byRSPI   map[wire.SPI]*ikeSA
+	bySPI    map[wire.SPI]*ikeSA
 	byInit   map[initKey]*ikeSA
 	reqID    uint32
 	closed   bool
@@ -62,7 +62,7 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 		return nil, fmt.Errorf("ike: config has no policy")
 	}
 	cfg.setDefaults()
-	return &Engine{cfg: cfg, send: send, byRSPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}, nil
+	return &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}, nil
 }
 
 // Handle processes one received datagram. It is safe for concurrent use;
@@ -85,10 +85,20 @@ func (e *Engine) Handle(p Packet) {
 		e.handleInit(p, h)
 		return
 	}
+	// Our SPI is SPIr in messages from the original initiator and SPIi in
+	// those from the original responder (after an IKE SA rekey that we
+	// started, we are the original initiator; RFC 7296, Section 2.18).
+	ours, theirs := h.SPIr, h.SPIi
+	if !h.IsInitiator() {
+		ours, theirs = h.SPIi, h.SPIr
+	}
 	e.mu.Lock()
-	s := e.byRSPI[h.SPIr]
+	s := e.bySPI[ours]
 	e.mu.Unlock()
-	if s == nil || s.spii != h.SPIi {
+	if s != nil && s.peerSPI() != theirs {
+		s = nil
+	}
+	if s == nil {
 		// RFC 7296, Section 2.21.4: an unknown SPI may get INVALID_IKE_SPI,
 		// but answering unauthenticated junk helps attackers; drop it.
 		e.cfg.Log.Info(fmt.Sprintf("received %s for unknown IKE SA %s_i %s_r from %s, dropped", h.Summary(), h.SPIi, h.SPIr, fmtAddr(p.Remote)))
@@ -111,8 +121,8 @@ func (e *Engine) Handle(p Packet) {
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true
-	all := make([]*ikeSA, 0, len(e.byRSPI))
-	for _, s := range e.byRSPI {
+	all := make([]*ikeSA, 0, len(e.bySPI))
+	for _, s := range e.bySPI {
 		all = append(all, s)
 	}
 	e.mu.Unlock()
@@ -131,15 +141,17 @@ func (e *Engine) Close() {
 // SAs returns a snapshot of the IKE SAs, for `responder sas` and tests.
 func (e *Engine) SAs() []Status {
 	e.mu.Lock()
-	all := make([]*ikeSA, 0, len(e.byRSPI))
-	for _, s := range e.byRSPI {
+	all := make([]*ikeSA, 0, len(e.bySPI))
+	for _, s := range e.bySPI {
 		all = append(all, s)
 	}
 	e.mu.Unlock()
 	out := make([]Status, 0, len(all))
 	for _, s := range all {
 		s.mu.Lock()
-		out = append(out, s.status())
+		if s.state != sa.Dead {
+			out = append(out, s.status())
+		}
 		s.mu.Unlock()
 	}
 	return out
@@ -163,7 +175,7 @@ func (e *Engine) newSPI() (wire.SPI, error) {
 			return spi, err
 		}
 		e.mu.Lock()
-		_, used := e.byRSPI[spi]
+		_, used := e.bySPI[spi]
 		e.mu.Unlock()
 		if !spi.IsZero() && !used {
 			return spi, nil

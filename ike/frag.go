@@ -27,6 +27,13 @@ func (r *reassembly) add(f *wire.EncryptedFragment, plain []byte) (whole []byte,
 	if f.Total > MaxFragments {
 		return nil, 0, false, fmt.Errorf("message in %d fragments exceeds the limit of %d", f.Total, MaxFragments)
 	}
+	// RFC 7383, Section 2.5: fragments are numbered 1 to Total. The parser
+	// enforces it; it is checked again here because completion counts the
+	// fragments held, and one numbered outside 1..Total would complete a
+	// message with a hole in it.
+	if f.Number == 0 || f.Number > f.Total {
+		return nil, 0, false, fmt.Errorf("fragment number %d outside 1..%d", f.Number, f.Total)
+	}
 	if r.total != 0 && f.Total != r.total {
 		*r = *newReassembly(r.msgID)
 	}

@@ -20,11 +20,14 @@ type ikeSA struct {
 
 	state      sa.State
 	spii, spir wire.SPI
-	local      netip.AddrPort
-	remote     netip.AddrPort
-	natt       bool // talk on 4500 with the non-ESP marker
-	natLocal   bool // we are behind a NAT
-	natRemote  bool // the peer is behind a NAT
+	// initiator is set when we are the original initiator of this IKE SA:
+	// in the initiator command, and after an IKE SA rekey we started.
+	initiator bool
+	local     netip.AddrPort
+	remote    netip.AddrPort
+	natt      bool // talk on 4500 with the non-ESP marker
+	natLocal  bool // we are behind a NAT
+	natRemote bool // the peer is behind a NAT
 
 	choice   *policy.Choice
 	prf      *crypto.PRFAlg
@@ -59,12 +62,40 @@ type ikeSA struct {
 	retries  int
 	timer    *time.Timer
 	dpdTimer *time.Timer
-	// rekeying tracks child SAs we are rekeying, for collisions.
-	rekeying map[*sa.Child]*rekeyState
+	// rekeying tracks child SAs we are rekeying, for collisions;
+	// ikeRekeying the IKE SA rekey we started.
+	rekeying      map[*sa.Child]*rekeyState
+	ikeRekeying   *ikeRekey
+	ikeRekeyTimer *time.Timer
 }
 
 func (s *ikeSA) log(format string, args ...any) {
-	s.e.cfg.Log.Info(fmt.Sprintf("<%s> ", s.spir) + fmt.Sprintf(format, args...))
+	s.e.cfg.Log.Info(fmt.Sprintf("<%s> ", s.mySPI()) + fmt.Sprintf(format, args...))
+}
+
+// mySPI is the SPI this side chose; the engine's table is keyed by it.
+func (s *ikeSA) mySPI() wire.SPI {
+	if s.initiator {
+		return s.spii
+	}
+	return s.spir
+}
+
+// peerSPI is the SPI the peer chose.
+func (s *ikeSA) peerSPI() wire.SPI {
+	if s.initiator {
+		return s.spir
+	}
+	return s.spii
+}
+
+// flags are the header flags of everything this side sends: the Initiator
+// flag marks the original initiator (RFC 7296, Section 3.1).
+func (s *ikeSA) flags() wire.Flags {
+	if s.initiator {
+		return wire.FlagInitiator
+	}
+	return 0
 }
 
 // handleRequest applies the message ID window, then decrypts and
@@ -186,7 +217,7 @@ func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload,
 // respond encrypts, fragments if needed, caches and sends a response.
 func (s *ikeSA) respond(exch wire.ExchangeType, msgID uint32, payloads []wire.Payload) {
 	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch,
-		Flags: wire.FlagResponse, MessageID: msgID}
+		Flags: wire.FlagResponse | s.flags(), MessageID: msgID}
 	s.log("generating %s", wire.SummaryLine(&h, payloads))
 	msgs, err := s.encode(h, payloads)
 	if err != nil {
@@ -251,7 +282,7 @@ func (s *ikeSA) remove(why string) {
 	}
 	s.state = sa.Dead
 	s.countHalfOpen(-1)
-	for _, t := range []*time.Timer{s.timer, s.dpdTimer} {
+	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -265,9 +296,11 @@ func (s *ikeSA) remove(why string) {
 		}
 	}
 	s.children = nil
-	s.e.pools.release(s.spir)
+	s.e.pools.release(s.mySPI())
 	s.e.mu.Lock()
-	delete(s.e.byRSPI, s.spir)
+	if s.e.bySPI[s.mySPI()] == s {
+		delete(s.e.bySPI, s.mySPI())
+	}
 	if s.e.byInit[s.initKey] == s {
 		delete(s.e.byInit, s.initKey)
 	}

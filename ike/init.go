@@ -291,7 +291,7 @@ func (r *initRequest) respond() error {
 	}
 	s.initKey = initKey{h.SPIi, r.p.Remote.Addr()}
 	e.mu.Lock()
-	e.byRSPI[r.spir] = s
+	e.bySPI[r.spir] = s
 	e.byInit[s.initKey] = s
 	e.mu.Unlock()
 	s.countHalfOpen(1)
@@ -356,6 +356,10 @@ func (s *ikeSA) deriveKeysFrom(skeyseed []byte) error {
 	}
 	if s.out, err = crypto.NewSKCipher(c.Encr.ID, c.Encr.KeyBits, c.Integ.ID, keys.SKer, keys.SKar); err != nil {
 		return err
+	}
+	if s.initiator {
+		// The original initiator sends with SK_ei and receives with SK_er.
+		s.in, s.out = s.out, s.in
 	}
 	if w := s.e.cfg.KeyLog; w != nil {
 		row := &wskeys.IKESA{SPIi: s.spii, SPIr: s.spir, SKei: keys.SKei, SKer: keys.SKer, SKai: keys.SKai,

@@ -186,6 +186,7 @@ func Connect(ctx context.Context, cfg InitiatorConfig, conn Conn) (*Session, err
 	}
 	s := &Session{cfg: &cfg, conn: conn}
 	s.ikeSA.e = e
+	s.initiator = true
 	local, remote := conn.Addrs()
 	s.local, s.remote = local, remote
 	if _, err := io.ReadFull(e.cfg.rand(), s.spii[:]); err != nil {
@@ -405,7 +406,6 @@ func (s *Session) acceptIKE(p wire.Proposal, ke *wire.KE, priv *crypto.KEPrivate
 	if err := s.deriveKeys(shared); err != nil {
 		return err
 	}
-	s.in, s.out = s.out, s.in
 	s.Result.SPIi, s.Result.SPIr, s.Result.IKE = s.spii, s.spir, p
 	return nil
 }

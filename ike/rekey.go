@@ -9,7 +9,6 @@ import (
 	"github.com/ikelab/ikelab/crypto"
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/wire"
-	"github.com/ikelab/ikelab/sa"
 )
 
 // handleCreateChild answers CREATE_CHILD_SA (RFC 7296, Sections 1.3 and
@@ -142,37 +141,28 @@ func (s *ikeSA) rekeyIKE(saPayload *wire.SA, ke *wire.KE, ni, nr []byte) ([]wire
 	if err != nil {
 		return nil, notifyErr(wire.TEMPORARY_FAILURE, err, "no randomness")
 	}
-	n := &ikeSA{e: s.e, state: sa.Established, local: s.local, remote: s.remote, natt: s.natt,
-		natLocal: s.natLocal, natRemote: s.natRemote, choice: c, ni: ni, nr: nr,
-		peerFrag: s.peerFrag, peerHashes: s.peerHashes, peerID: s.peerID, vips: s.vips,
-		created: s.e.cfg.now(), lastSeen: s.e.cfg.now()}
+	n := s.successor(c, ni, nr)
 	copy(n.spii[:], c.Proposal.SPI)
 	n.spir = spir
-	audit := *s.audit
-	n.audit = &audit
-	n.audit.SPIi, n.audit.SPIr, n.audit.IKEChosen = n.spii.String(), spir.String(), c.Proposal.String()
 	// The old SA's PRF makes SKEYSEED; the new SA's derives the keys.
 	if err := n.deriveKeysFrom(crypto.RekeySKEYSEED(s.prf, s.keys.SKd, gir, ni, nr)); err != nil {
 		return nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "deriving keys")
 	}
-	// Children move over; the old SA keeps none, so deleting it later
-	// takes none along.
-	n.children, s.children = s.children, nil
-	n.vips, s.vips = s.vips, nil
-	s.e.pools.transfer(s.spir, n.spir)
-	s.e.mu.Lock()
-	s.e.byRSPI[n.spir] = n
-	s.e.mu.Unlock()
-	n.armDPD()
+	if st := s.ikeRekeying; st != nil {
+		// Both ends rekeyed at once (RFC 7296, Section 2.8.2); the
+		// children stay with whichever new SA survives, decided when our
+		// own rekey completes.
+		st.peerNonces, st.peerNew = [][]byte{ni, nr}, n
+		s.e.mu.Lock()
+		s.e.bySPI[n.mySPI()] = n
+		s.e.mu.Unlock()
+		n.armDPD()
+		s.resolveIKERekey()
+	} else {
+		s.adopt(n, "rekeyed by the initiator")
+	}
 	prop := c.Proposal
 	prop.SPI = append([]byte(nil), spir[:]...)
-	s.log("IKE_SA rekeyed: new SPIs %s_i %s_r, %s", n.spii, n.spir, c.Proposal.String())
-	if s.e.cfg.Audit != nil {
-		a := *n.audit
-		a.Time, a.Event, a.Result = s.e.cfg.now(), "ike_rekeyed", "ok"
-		a.Reason = fmt.Sprintf("replaces %s_i %s_r", s.spii, s.spir)
-		s.e.cfg.Audit(&a)
-	}
 	return []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
 		&wire.KE{Group: c.KE.ID, Data: priv.Public()}}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/wire"
 	"github.com/ikelab/ikelab/sa"
 )
@@ -55,8 +56,8 @@ func (s *ikeSA) withLock(f func()) {
 // tells the peer.
 func (e *Engine) ChildExpired(spiIn uint32, hard bool) {
 	e.mu.Lock()
-	all := make([]*ikeSA, 0, len(e.byRSPI))
-	for _, s := range e.byRSPI {
+	all := make([]*ikeSA, 0, len(e.bySPI))
+	for _, s := range e.bySPI {
 		all = append(all, s)
 	}
 	e.mu.Unlock()
@@ -306,16 +307,7 @@ func (s *ikeSA) resolveRekey(old *sa.Child) {
 		return
 	}
 	delete(s.rekeying, old)
-	lowest := func(ns [][]byte) []byte {
-		m := ns[0]
-		for _, n := range ns[1:] {
-			if bytes.Compare(n, m) < 0 {
-				m = n
-			}
-		}
-		return m
-	}
-	if bytes.Compare(lowest(st.ourNonces), lowest(st.peerNonces)) < 0 {
+	if bytes.Compare(lowestNonce(st.ourNonces), lowestNonce(st.peerNonces)) < 0 {
 		// Ours holds the lowest nonce: our new SA is the redundant one and
 		// the peer, whose SA survives, deletes the old.
 		s.log("CHILD_SA rekey collision: ours has the lowest nonce, deleting our new SA %08x_i", st.ourNew.SPIIn)
@@ -324,4 +316,204 @@ func (s *ikeSA) resolveRekey(old *sa.Child) {
 	}
 	s.log("CHILD_SA rekey collision: the peer's SA is redundant; deleting the old SA %08x_i", old.SPIIn)
 	s.deleteChild(old)
+}
+
+// scheduleIKERekey arms the IKE SA's rekey at the policy's IKE lifetime
+// less up to 10% jitter.
+func (s *ikeSA) scheduleIKERekey() {
+	life := s.e.cfg.Policy.IKELifetime
+	if life <= 0 {
+		return
+	}
+	if s.ikeRekeyTimer != nil {
+		s.ikeRekeyTimer.Stop()
+	}
+	jitter := time.Duration(mrand.Int64N(int64(life)/10 + 1))
+	s.ikeRekeyTimer = time.AfterFunc(life-jitter, func() { s.withLock(func() { s.initiateIKERekey(0) }) })
+}
+
+// ikeRekey follows an IKE SA rekey we started, for collisions (RFC 7296,
+// Section 2.8.2).
+type ikeRekey struct {
+	ourNonces, peerNonces [][]byte
+	ourNew, peerNew       *ikeSA
+}
+
+// initiateIKERekey rekeys this IKE SA (RFC 7296, Section 1.3.2): we become
+// the original initiator of the new SA. The first KE is in the current
+// SA's group, which Windows expects on the first try; group overrides it
+// after INVALID_KE_PAYLOAD.
+func (s *ikeSA) initiateIKERekey(group wire.TransformID) {
+	if s.ikeRekeying != nil && group == 0 {
+		return
+	}
+	ni := make([]byte, NonceLen)
+	if _, err := io.ReadFull(s.e.cfg.rand(), ni); err != nil {
+		return
+	}
+	spi, err := s.e.newSPI()
+	if err != nil {
+		return
+	}
+	var props []wire.Proposal
+	for i, p := range s.e.cfg.Policy.IKE {
+		props = append(props, p.Wire(uint8(i+1), spi[:]))
+	}
+	if group == 0 {
+		group = s.choice.KE.ID
+	}
+	g, ok := crypto.KE(group)
+	if !ok {
+		return
+	}
+	priv, err := g.Generate(s.e.cfg.rand())
+	if err != nil {
+		return
+	}
+	// Reserve our new SPI so that nothing else takes it meanwhile.
+	s.e.mu.Lock()
+	s.e.bySPI[spi] = &ikeSA{e: s.e, state: sa.Dead}
+	s.e.mu.Unlock()
+	if s.ikeRekeying == nil {
+		s.ikeRekeying = &ikeRekey{}
+	}
+	s.log("rekeying IKE_SA")
+	s.request(wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props}, &wire.Nonce{Data: ni},
+		&wire.KE{Group: group, Data: priv.Public()}}, "IKE_SA rekey", func(inner []wire.Payload) {
+		s.ikeRekeyAnswered(props, spi, ni, priv, inner)
+	}, true)
+}
+
+// ikeRekeyAnswered completes an IKE SA rekey we started.
+func (s *ikeSA) ikeRekeyAnswered(props []wire.Proposal, spi wire.SPI, ni []byte, priv *crypto.KEPrivate, inner []wire.Payload) {
+	release := func() {
+		s.e.mu.Lock()
+		if x := s.e.bySPI[spi]; x != nil && x.state == sa.Dead {
+			delete(s.e.bySPI, spi)
+		}
+		s.e.mu.Unlock()
+	}
+	if n := notifyError(inner); n != nil {
+		release()
+		if g, ok := n.KEGroup(); ok && g != priv.Alg().ID {
+			s.log("peer wants %s for the IKE rekey, retrying", wire.TransformName(wire.TransformKE, g))
+			s.queue = append(s.queue, func() { s.initiateIKERekey(g) })
+			return
+		}
+		s.log("IKE_SA rekey refused with %s", n.NotifyType)
+		s.ikeRekeying = nil
+		return
+	}
+	var saP *wire.SA
+	var ke *wire.KE
+	var nr []byte
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.SA:
+			saP = p
+		case *wire.KE:
+			ke = p
+		case *wire.Nonce:
+			nr = p.Data
+		}
+	}
+	fail := func(why string) {
+		release()
+		s.ikeRekeying = nil
+		s.log("IKE_SA rekey failed: %s", why)
+	}
+	if saP == nil || len(saP.Proposals) != 1 || ke == nil || nr == nil || len(saP.Proposals[0].SPI) != 8 {
+		fail("response lacks SA, KE or Nonce")
+		return
+	}
+	c, err := choiceFromProposal(saP.Proposals[0], props)
+	if err != nil || c.KE.ID != ke.Group || ke.Group != priv.Alg().ID {
+		fail(fmt.Sprintf("bad proposal: %v", err))
+		return
+	}
+	gir, err := priv.SharedSecret(ke.Data)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	n := s.successor(c, ni, nr)
+	n.initiator = true
+	n.spii = spi
+	copy(n.spir[:], saP.Proposals[0].SPI)
+	if err := n.deriveKeysFrom(crypto.RekeySKEYSEED(s.prf, s.keys.SKd, gir, ni, nr)); err != nil {
+		fail(err.Error())
+		return
+	}
+	s.adopt(n, "rekeyed by the responder (lifetime)")
+	st := s.ikeRekeying
+	st.ourNonces, st.ourNew = [][]byte{ni, nr}, n
+	s.resolveIKERekey()
+}
+
+// successor is a new IKE SA that takes over from s after a rekey.
+func (s *ikeSA) successor(c *policy.Choice, ni, nr []byte) *ikeSA {
+	n := &ikeSA{e: s.e, state: sa.Established, local: s.local, remote: s.remote, natt: s.natt,
+		natLocal: s.natLocal, natRemote: s.natRemote, choice: c, ni: ni, nr: nr,
+		peerFrag: s.peerFrag, peerHashes: s.peerHashes, peerID: s.peerID,
+		created: s.e.cfg.now(), lastSeen: s.e.cfg.now()}
+	audit := *s.audit
+	n.audit = &audit
+	n.audit.IKEChosen = c.Proposal.String()
+	return n
+}
+
+// adopt registers the successor n, moves the child SAs and leases to it
+// and records the rekey.
+func (s *ikeSA) adopt(n *ikeSA, reason string) {
+	n.audit.SPIi, n.audit.SPIr = n.spii.String(), n.spir.String()
+	n.children, s.children = s.children, nil
+	n.vips, s.vips = s.vips, nil
+	s.e.pools.transfer(s.mySPI(), n.mySPI())
+	s.e.mu.Lock()
+	s.e.bySPI[n.mySPI()] = n
+	s.e.mu.Unlock()
+	n.armDPD()
+	n.scheduleIKERekey()
+	if s.ikeRekeyTimer != nil {
+		s.ikeRekeyTimer.Stop()
+	}
+	s.log("IKE_SA rekeyed: new SPIs %s_i %s_r, %s", n.spii, n.spir, n.choice.Proposal.String())
+	if s.e.cfg.Audit != nil {
+		a := *n.audit
+		a.Time, a.Event, a.Result = s.e.cfg.now(), "ike_rekeyed", "ok"
+		a.Reason = fmt.Sprintf("%s; replaces %s_i %s_r", reason, s.spii, s.spir)
+		s.e.cfg.Audit(&a)
+	}
+}
+
+// resolveIKERekey deletes what a rekey we started leaves behind: the old
+// IKE SA, or after a collision the redundant new one (RFC 7296, Section
+// 2.8.2: the SA made with the lowest nonce goes, deleted by its initiator).
+func (s *ikeSA) resolveIKERekey() {
+	st := s.ikeRekeying
+	if st == nil || st.ourNew == nil {
+		return
+	}
+	s.ikeRekeying = nil
+	if st.peerNew != nil && bytes.Compare(lowestNonce(st.ourNonces), lowestNonce(st.peerNonces)) < 0 {
+		s.log("IKE_SA rekey collision: ours has the lowest nonce, deleting our new IKE_SA")
+		ours := st.ourNew
+		ours.children, st.peerNew.children = nil, append(st.peerNew.children, ours.children...)
+		ours.state = sa.Deleting
+		ours.request(wire.INFORMATIONAL, []wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, "delete redundant IKE_SA", nil, true)
+		return
+	}
+	// The surviving SA's initiator deletes the old one.
+	s.state = sa.Deleting
+	s.request(wire.INFORMATIONAL, []wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, "delete rekeyed IKE_SA", nil, true)
+}
+
+func lowestNonce(ns [][]byte) []byte {
+	m := ns[0]
+	for _, n := range ns[1:] {
+		if bytes.Compare(n, m) < 0 {
+			m = n
+		}
+	}
+	return m
 }

@@ -29,7 +29,7 @@ func (s *ikeSA) request(exch wire.ExchangeType, payloads []wire.Payload, kind st
 		s.queue = append(s.queue, func() { s.request(exch, payloads, kind, done, retransmit) })
 		return
 	}
-	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch, MessageID: s.myMsgID}
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch, Flags: s.flags(), MessageID: s.myMsgID}
 	s.log("generating %s", wire.SummaryLine(&h, payloads))
 	msgs, err := s.encode(h, payloads)
 	if err != nil {

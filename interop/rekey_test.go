@@ -119,3 +119,38 @@ func TestStrongSwanRekeyInitiatedByResponder(t *testing.T) {
 	assert.Contains(t, c.Log(), "rekeying") // strongSwan logs the rekey it answered
 	r.checkWire(8)
 }
+
+// TestStrongSwanIKERekeyInitiatedByResponder: the responder's IKE lifetime
+// makes it rekey the IKE SA, in the current group first; it becomes the
+// original initiator of the new SA (RFC 7296, Section 2.18) and rekeys
+// again from there. The child SA moves along and stays up.
+func TestStrongSwanIKERekeyInitiatedByResponder(t *testing.T) {
+	yaml := strings.Replace(fmt.Sprintf(trustYAML, "ecdsa"), "  builtin: recommended\n", "  builtin: recommended\n  ike_lifetime: 3s\n", 1)
+	r := newRig(t, yaml)
+	c := r.startCharon(rekeyConn("aes128gcm16-prfsha256-ecp256", "aes128gcm16-ecp256", time.Hour, time.Hour),
+		certFiles(t, r.pki.ECDSA, r.pki.ECDSA.Clients[0]))
+	r.initiate(true)
+	first := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
+	require.Len(t, first.Children, 1)
+	lab.Eventually(t, 20*time.Second, "two IKE rekeys started by the responder", func() (bool, error) {
+		return countEvents(r, "ike_rekeyed") >= 2, nil
+	})
+	time.Sleep(500 * time.Millisecond)
+	sas, err := c.ListSAs()
+	require.NoError(t, err)
+	require.Len(t, sas, 1, "old IKE SAs deleted: %v", sas)
+	now := sas[0]
+	assert.Equal(t, lab.IKEStateEstablished, now.State)
+	assert.NotEqual(t, first.ResponderSPI, now.ResponderSPI)
+	assert.NotEqual(t, first.InitiatorSPI, now.InitiatorSPI)
+	assert.Equal(t, "ECP_256", now.DHGroup, "the IKE SA's group on the first try")
+	require.Len(t, now.Children, 1, "the child SA moved to the new IKE SA")
+	assert.Equal(t, first.Children[0].SPIIn, now.Children[0].SPIIn)
+	// The child still answers: a liveness check over the newest IKE SA.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Terminate(ctx, "home"))
+	c.WaitNoIKESA(t, "", 10*time.Second)
+	r.waitAudit("deleted")
+	r.checkWire(10)
+}
