@@ -157,15 +157,82 @@ func (e *Engine) SAs() []Status {
 	return out
 }
 
-// Status describes one IKE SA without keys.
+// Status describes one IKE SA without keys, for `responder sas`.
 type Status struct {
-	SPIi, SPIr    wire.SPI
-	State         sa.State
-	Local, Remote netip.AddrPort
-	Proposal      string
-	PeerID        string
-	Children      []string
-	Established   time.Time
+	SPIi        string        `json:"spi_i"`
+	SPIr        string        `json:"spi_r"`
+	State       string        `json:"state"`
+	Initiator   bool          `json:"initiator"` // we are the original initiator
+	Local       string        `json:"local"`
+	Remote      string        `json:"remote"`
+	NAT         bool          `json:"nat,omitempty"`
+	Proposal    string        `json:"proposal,omitempty"`
+	PeerID      string        `json:"peer_id,omitempty"`
+	VirtualIPs  []string      `json:"virtual_ips,omitempty"`
+	Established time.Time     `json:"established"`
+	Children    []ChildStatus `json:"children,omitempty"`
+}
+
+// ChildStatus describes one child SA without keys.
+type ChildStatus struct {
+	SPIIn    string    `json:"spi_in"`
+	SPIOut   string    `json:"spi_out"`
+	Mode     string    `json:"mode"`
+	Encap    bool      `json:"encap,omitempty"`
+	Encr     string    `json:"encr"`
+	Integ    string    `json:"integ,omitempty"`
+	LocalTS  []string  `json:"local_ts"`
+	RemoteTS []string  `json:"remote_ts"`
+	Created  time.Time `json:"created"`
+	Rekeyed  bool      `json:"rekeyed,omitempty"`
+}
+
+// RekeyChild starts a rekey of the child SA with inbound SPI spi, as its
+// lifetime would.
+func (e *Engine) RekeyChild(spi uint32) error {
+	s, c := e.findChild(spi)
+	if c == nil {
+		return fmt.Errorf("ike: no CHILD_SA with inbound SPI %08x", spi)
+	}
+	s.withLock(func() { s.initiateChildRekey(c, 0) })
+	return nil
+}
+
+// RekeyIKE starts a rekey of the IKE SA whose SPI (ours or the peer's) is spi.
+func (e *Engine) RekeyIKE(spi wire.SPI) error {
+	e.mu.Lock()
+	var found *ikeSA
+	for _, s := range e.bySPI {
+		if s.spii == spi || s.spir == spi {
+			found = s
+		}
+	}
+	e.mu.Unlock()
+	if found == nil {
+		return fmt.Errorf("ike: no IKE_SA with SPI %s", spi)
+	}
+	found.withLock(func() { found.initiateIKERekey(0) })
+	return nil
+}
+
+func (e *Engine) findChild(spi uint32) (*ikeSA, *sa.Child) {
+	e.mu.Lock()
+	all := make([]*ikeSA, 0, len(e.bySPI))
+	for _, s := range e.bySPI {
+		all = append(all, s)
+	}
+	e.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
+		for _, c := range s.children {
+			if c.SPIIn == spi {
+				s.mu.Unlock()
+				return s, c
+			}
+		}
+		s.mu.Unlock()
+	}
+	return nil, nil
 }
 
 func (e *Engine) newSPI() (wire.SPI, error) {

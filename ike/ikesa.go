@@ -309,15 +309,33 @@ func (s *ikeSA) remove(why string) {
 }
 
 func (s *ikeSA) status() Status {
-	st := Status{SPIi: s.spii, SPIr: s.spir, State: s.state, Local: s.local, Remote: s.remote, Established: s.created}
+	st := Status{SPIi: s.spii.String(), SPIr: s.spir.String(), State: s.state.String(), Initiator: s.initiator,
+		Local: s.local.String(), Remote: s.remote.String(), NAT: s.natLocal || s.natRemote, Established: s.created}
 	if s.choice != nil {
 		st.Proposal = s.choice.Proposal.String()
 	}
 	if s.peerID != nil {
 		st.PeerID = s.peerID.String()
 	}
+	for _, v := range s.vips {
+		st.VirtualIPs = append(st.VirtualIPs, v.String())
+	}
 	for _, c := range s.children {
-		st.Children = append(st.Children, c.String())
+		cs := ChildStatus{SPIIn: spiString(c.SPIIn), SPIOut: spiString(c.SPIOut), Mode: c.Mode.String(), Encap: c.Encap,
+			Encr: wire.TransformName(wire.TransformENCR, c.Encr), Created: c.Created, Rekeyed: c.Rekeyed}
+		if c.EncrKeyBits != 0 {
+			cs.Encr = fmt.Sprintf("%s_%d", cs.Encr, c.EncrKeyBits)
+		}
+		if c.Integ != wire.AUTH_NONE {
+			cs.Integ = wire.TransformName(wire.TransformINTEG, c.Integ)
+		}
+		for _, t := range c.LocalTS {
+			cs.LocalTS = append(cs.LocalTS, t.String())
+		}
+		for _, t := range c.RemoteTS {
+			cs.RemoteTS = append(cs.RemoteTS, t.String())
+		}
+		st.Children = append(st.Children, cs)
 	}
 	return st
 }

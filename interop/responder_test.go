@@ -56,6 +56,8 @@ type rig struct {
 	charon     *lab.Charon
 	dir        string
 	configPath string
+	control    string
+	bin        string
 }
 
 func newRig(t *testing.T, responderYAML string) *rig {
@@ -93,7 +95,9 @@ func newRigWithPKI(t *testing.T, pki *labpki.PKI, responderYAML string, extra fu
 		extra(r.server)
 	}
 	bin := buildResponder(t)
-	r.responder = lab.StartProcess(t, r.server, "ikelab-responder", bin, "run", "--config", r.configPath, "--debug")
+	r.bin = bin
+	r.control = filepath.Join(r.dir, "control.sock")
+	r.responder = lab.StartProcess(t, r.server, "ikelab-responder", bin, "run", "--config", r.configPath, "--debug", "--control", r.control)
 	r.responder.WaitOutput(t, "responder listening", 10*time.Second)
 	return r
 }
@@ -257,6 +261,19 @@ func TestStrongSwanCertificates(t *testing.T) {
 			assert.Equal(t, "TUNNEL", child.Mode)
 			assert.Equal(t, []string{serverNet}, child.RemoteTS, "TSr narrowed to local_ts")
 			assert.Equal(t, []string{sa.LocalVIPs[0].String() + "/32"}, child.LocalTS, "TSi narrowed to the virtual IP")
+
+			// The responder's own view (responder sas) matches strongSwan's.
+			out, err := exec.Command(r.bin, "sas", "--control", r.control, "--json").Output()
+			require.NoError(t, err)
+			var view []map[string]any
+			require.NoError(t, json.Unmarshal(out, &view))
+			require.Len(t, view, 1)
+			assert.Equal(t, fmt.Sprintf("%016x", sa.ResponderSPI), view[0]["spi_r"])
+			kids, _ := view[0]["children"].([]any)
+			require.Len(t, kids, 1)
+			kid, _ := kids[0].(map[string]any)
+			assert.Equal(t, fmt.Sprintf("%08x", child.SPIOut), kid["spi_in"], "our inbound SPI is strongSwan's outbound")
+			assert.Equal(t, fmt.Sprintf("%08x", child.SPIIn), kid["spi_out"])
 
 			a := r.waitAudit("established")
 			assert.Equal(t, "ok", a["result"])

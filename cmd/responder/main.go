@@ -27,6 +27,8 @@ func init() {
 		{"run", "run [--config FILE] [--lab-dir DIR] [--debug]\n\tserve IKEv2; without --config, on the built-in lab default (lab PKI created on first run)", runRun},
 		{"lab", "lab init --dir DIR [--server-name NAME] [--server-ip IP] [--crl-url URL]\n\tcreate the lab PKI, a default config and the Windows client setup script", runLab},
 		{"cert", "cert check --config FILE CERT [INTERMEDIATE ...]\n\tcheck a peer certificate offline against the trust policy, explaining every check", runCert},
+		{"sas", "sas [--control PATH] [--json]\n\tlist the running responder's IKE and child SAs", runSAs},
+		{"rekey", "rekey [--control PATH] --child SPI | --ike SPI\n\tstart a rekey now, as a lifetime would", runRekey},
 		{"check", "check --config FILE\n\tvalidate a configuration file, reporting every error with its line", runCheck},
 		{"decode", "decode [-v] [--keys ikev2_decryption_table] CAPTURE.pcap(ng)\n\tlist the IKEv2 messages of a capture, decrypting them when keys are given", runDecode},
 	}

@@ -37,6 +37,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "configuration `file` (default: the lab default in --lab-dir)")
 	labDir := fs.String("lab-dir", "ikelab-lab", "`directory` of the lab PKI and default config, created on first run")
 	debug := fs.Bool("debug", false, "log every packet")
+	control := fs.String("control", defaultControl, "control socket `path` for responder sas/rekey (\"\" for none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,6 +85,16 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "responder: %v\n", err)
 		return 1
+	}
+	if *control != "" {
+		// Without the socket the responder still serves IKE; only
+		// `responder sas` and `rekey` cannot reach it.
+		if ln, err := listenControl(*control); err != nil {
+			log.Warn(fmt.Sprintf("no control socket: %v", err))
+		} else {
+			defer ln.Close()
+			go serveControl(ln, eng, log)
+		}
 	}
 	log.Info(fmt.Sprintf("responder listening on %s (policy %s), config %s", listen, ec.Policy.Name, *cfgPath))
 	udp.Serve(eng)

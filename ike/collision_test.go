@@ -1,0 +1,157 @@
+package ike
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
+)
+
+// answerChildRekey plays the peer answering the engine's CREATE_CHILD_SA
+// request with nonce nr: one transform of each type from the first
+// proposal, our SPI, a MODP-2048 key share.
+func answerChildRekey(t *testing.T, s *Session, req *wire.Message, nr []byte, spi uint32) []byte {
+	t.Helper()
+	inner, err := req.Decrypt(s.in)
+	require.NoError(t, err)
+	var saP *wire.SA
+	var tsi, tsr *wire.TS
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.SA:
+			saP = p
+		case *wire.TS:
+			if p.Responder {
+				tsr = p
+			} else {
+				tsi = p
+			}
+		}
+	}
+	require.NotNil(t, saP)
+	prop := saP.Proposals[0]
+	seen := map[wire.TransformType]bool{}
+	var ts []wire.Transform
+	for _, tr := range prop.Transforms {
+		if !seen[tr.Type] {
+			seen[tr.Type] = true
+			ts = append(ts, tr)
+		}
+	}
+	prop.Transforms, prop.SPI = ts, binary.BigEndian.AppendUint32(nil, spi)
+	g, _ := crypto.KE(wire.MODP_2048)
+	priv, err := g.Generate(nil)
+	require.NoError(t, err)
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.CREATE_CHILD_SA,
+		Flags: wire.FlagInitiator | wire.FlagResponse, MessageID: req.MessageID}
+	msgs, err := s.encode(h, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
+		&wire.KE{Group: wire.MODP_2048, Data: priv.Public()}, tsi, tsr})
+	require.NoError(t, err)
+	return msgs[0]
+}
+
+// TestChildRekeyCollision: RFC 7296, Section 2.8.1. Both ends rekey the
+// same child SA at once; the SA made with the lowest of the four nonces is
+// redundant and its initiator deletes it, and the survivor's initiator
+// deletes the old SA.
+func TestChildRekeyCollision(t *testing.T) {
+	// The test controls one nonce of each exchange: Ni of the peer's
+	// request and Nr of its answer to the engine's; all-zero is the lowest.
+	for _, tc := range []struct {
+		name             string
+		peerNi, answerNr byte
+		engineKeep       bool // the engine's new SA survives
+	}{
+		{"peer_exchange_has_lowest_nonce_engine_SA_survives", 0x00, 0xff, true},
+		{"engine_exchange_has_lowest_nonce_engine_SA_deleted", 0xff, 0x00, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, s := established(t, Config{})
+			old := h.mem.Children()[0]
+			for len(h.p.in) > 0 {
+				<-h.p.in
+			}
+			// 1. The engine starts its rekey; the request waits on the wire.
+			require.NoError(t, h.e.RekeyChild(old.SPIIn))
+			var engineReq *wire.Message
+			select {
+			case raw := <-h.p.in:
+				m, err := wire.ParseMessage(raw)
+				require.NoError(t, err)
+				engineReq = m
+			case <-time.After(2 * time.Second):
+				t.Fatal("the engine sent no CREATE_CHILD_SA")
+			}
+			require.False(t, engineReq.IsResponse())
+
+			// 2. The peer's own rekey of the same SA crosses it; the engine
+			// answers it as usual.
+			nonce := bytes.Repeat([]byte{tc.peerNi}, 32)
+			ps, _ := childRekeyPayloads(t, old.SPIOut, wire.MODP_2048, peerTS, anyTS)
+			for i, p := range ps {
+				if _, ok := p.(*wire.Nonce); ok {
+					ps[i] = &wire.Nonce{Data: nonce}
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+			require.NoError(t, err)
+			require.Zero(t, notifyOf(inner))
+			var peersNew uint32 // the engine's inbound SPI of the peer's new SA
+			for _, p := range inner {
+				if sp, ok := p.(*wire.SA); ok {
+					peersNew = binary.BigEndian.Uint32(sp.Proposals[0].SPI)
+				}
+			}
+			assert.Len(t, h.mem.Children(), 2)
+
+			// 3. The peer answers the engine's request; the engine resolves.
+			resp := answerChildRekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), 0xc0ffee01)
+			h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: resp})
+
+			var del *wire.Delete
+			select {
+			case raw := <-h.p.in:
+				m, err := wire.ParseMessage(raw)
+				require.NoError(t, err)
+				require.Equal(t, wire.INFORMATIONAL, m.Exchange)
+				inner, err := m.Decrypt(s.in)
+				require.NoError(t, err)
+				require.Len(t, inner, 1)
+				del = inner[0].(*wire.Delete)
+			case <-time.After(2 * time.Second):
+				t.Fatal("the engine deleted nothing")
+			}
+			deleted := binary.BigEndian.Uint32(del.SPIs[0])
+			var enginesNew *sa.Child
+			for _, c := range h.mem.Children() {
+				if c.SPIOut == 0xc0ffee01 {
+					enginesNew = c
+				}
+			}
+			if tc.engineKeep {
+				assert.Equal(t, old.SPIIn, deleted, "the survivor's initiator deletes the old SA")
+				require.NotNil(t, enginesNew)
+				assert.Len(t, h.mem.Children(), 2, "the engine's new SA and the peer's redundant one, which the peer deletes")
+			} else {
+				assert.Nil(t, enginesNew, "the engine's redundant SA is gone")
+				assert.NotEqual(t, old.SPIIn, deleted)
+				assert.Len(t, h.mem.Children(), 2, "the old SA, which the peer deletes, and the peer's new SA")
+				var found bool
+				for _, c := range h.mem.Children() {
+					found = found || c.SPIIn == peersNew
+				}
+				assert.True(t, found, "the peer's new SA survives")
+			}
+		})
+	}
+}
