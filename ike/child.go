@@ -174,7 +174,8 @@ func narrow(offered []wire.Selector, allowed []netip.Prefix) []wire.Selector {
 			continue
 		}
 		for _, p := range allowed {
-			lo, hi := p.Masked().Addr(), lastAddr(p)
+			r := wire.PrefixSelector(p)
+			lo, hi := r.Start, r.End
 			if lo.Is4() != sel.Start.Is4() {
 				continue
 			}
@@ -202,15 +203,6 @@ func minAddr(a, b netip.Addr) netip.Addr {
 		return a
 	}
 	return b
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(a)*8; i++ {
-		a[i/8] |= 0x80 >> (i % 8)
-	}
-	out, _ := netip.AddrFromSlice(a)
-	return out
 }
 
 // configReply answers a CP request (RFC 7296, Section 2.19) from the pools.

@@ -236,7 +236,7 @@ func TestHandshakeCertificates(t *testing.T) {
 
 			st := h.e.SAs()
 			require.Len(t, st, 1)
-			assert.Equal(t, sa.Established, st[0].State)
+			assert.Equal(t, sa.Established.String(), st[0].State)
 			children := h.mem.Children()
 			require.Len(t, children, 1)
 			c := children[0]

@@ -163,13 +163,9 @@ func (c *InitiatorConfig) defaults() {
 }
 
 func prefixSelectors(ps []netip.Prefix) []wire.Selector {
-	var out []wire.Selector
-	for _, p := range ps {
-		t := wire.TS_IPV4_ADDR_RANGE
-		if p.Addr().Is6() {
-			t = wire.TS_IPV6_ADDR_RANGE
-		}
-		out = append(out, wire.Selector{TSType: t, EndPort: 0xffff, Start: p.Masked().Addr(), End: lastAddr(p)})
+	out := make([]wire.Selector, len(ps))
+	for i, p := range ps {
+		out[i] = wire.PrefixSelector(p)
 	}
 	return out
 }

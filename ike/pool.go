@@ -24,7 +24,7 @@ func (p *pools) lease(pfx netip.Prefix, owner wire.SPI) (netip.Addr, bool) {
 	}
 	a := pfx.Masked().Addr().Next().Next()
 	for ; pfx.Contains(a); a = a.Next() {
-		if a == lastAddr(pfx) && a.Is4() {
+		if a == wire.PrefixSelector(pfx).End && a.Is4() {
 			break // broadcast
 		}
 		if _, used := p.leased[a]; !used {

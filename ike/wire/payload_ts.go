@@ -180,6 +180,16 @@ func rangePrefix(start, end netip.Addr) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
+// PrefixSelector returns the address-range selector that covers p, all
+// protocols and ports.
+func PrefixSelector(p netip.Prefix) Selector {
+	t := TS_IPV4_ADDR_RANGE
+	if p.Addr().Is6() {
+		t = TS_IPV6_ADDR_RANGE
+	}
+	return Selector{TSType: t, EndPort: 0xffff, Start: p.Masked().Addr(), End: lastAddr(p)}
+}
+
 // lastAddr returns the highest address in p.
 func lastAddr(p netip.Prefix) netip.Addr {
 	a := p.Addr().AsSlice()
