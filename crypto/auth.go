@@ -2,48 +2,36 @@ package crypto
 
 import (
 	"crypto/hmac"
-	"fmt"
+	"github.com/ikelab/ikelab/ike/wire"
 )
 
 // AuthMethod is the Auth Method field of an AUTH payload (RFC 7296 Section
-// 3.8; IANA "IKEv2 Authentication Method").
-type AuthMethod uint8
+// 3.8); the wire package owns the registry and the names.
+type AuthMethod = wire.AuthMethod
 
+// The methods this package signs and verifies, under the names its API
+// has always used.
 const (
 	// AuthRSASignature is RSASSA-PKCS1-v1_5 with SHA-1 (RFC 7296, Section
 	// 3.8). Windows uses it with RSA machine certificates.
-	AuthRSASignature AuthMethod = 1
+	AuthRSASignature = wire.AuthRSASig
 	// AuthSharedKey is the shared key MAC of RFC 7296, Section 2.15.
-	AuthSharedKey AuthMethod = 2
+	AuthSharedKey = wire.AuthSharedKey
 	// AuthDSSSignature is DSS with SHA-1; not implemented.
-	AuthDSSSignature AuthMethod = 3
+	AuthDSSSignature = wire.AuthDSS
 	// AuthECDSASHA256P256 and the next two are RFC 4754 ECDSA with the
 	// curve and hash fixed by the method and r | s as the signature.
-	AuthECDSASHA256P256 AuthMethod = 9
-	AuthECDSASHA384P384 AuthMethod = 10
-	AuthECDSASHA512P521 AuthMethod = 11
+	AuthECDSASHA256P256 = wire.AuthECDSA256
+	AuthECDSASHA384P384 = wire.AuthECDSA384
+	AuthECDSASHA512P521 = wire.AuthECDSA521
 	// AuthGenericSecurePassword is RFC 6467; not implemented.
-	AuthGenericSecurePassword AuthMethod = 12
+	AuthGenericSecurePassword = wire.AuthGenericPass
 	// AuthNULL is RFC 7619 NULL authentication; not implemented.
-	AuthNULL AuthMethod = 13
+	AuthNULL = wire.AuthNULL
 	// AuthDigitalSignature is RFC 7427: the AUTH data names its own
 	// signature algorithm with an ASN.1 AlgorithmIdentifier.
-	AuthDigitalSignature AuthMethod = 14
+	AuthDigitalSignature = wire.AuthDigitalSig
 )
-
-var authMethodNames = map[AuthMethod]string{
-	AuthRSASignature: "RSA_SIG", AuthSharedKey: "PSK", AuthDSSSignature: "DSS_SIG",
-	AuthECDSASHA256P256: "ECDSA_256", AuthECDSASHA384P384: "ECDSA_384",
-	AuthECDSASHA512P521: "ECDSA_521", AuthGenericSecurePassword: "GSPAM",
-	AuthNULL: "NULL", AuthDigitalSignature: "DIGITAL_SIGNATURE",
-}
-
-func (m AuthMethod) String() string {
-	if n, ok := authMethodNames[m]; ok {
-		return n
-	}
-	return fmt.Sprintf("AUTH_METHOD_%d", uint8(m))
-}
 
 // keyPad is the fixed string of RFC 7296, Section 2.15.
 var keyPad = []byte("Key Pad for IKEv2")

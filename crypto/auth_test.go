@@ -270,7 +270,7 @@ func TestChooseSchemeFollowsPeerHashes(t *testing.T) {
 }
 
 func TestAuthMethodAndHashNames(t *testing.T) {
-	for m, want := range map[AuthMethod]string{AuthRSASignature: "RSA_SIG", AuthSharedKey: "PSK",
+	for m, want := range map[AuthMethod]string{AuthRSASignature: "RSA_SIG", AuthSharedKey: "SHARED_KEY_MIC",
 		AuthDigitalSignature: "DIGITAL_SIGNATURE", 200: "AUTH_METHOD_200"} {
 		if m.String() != want {
 			t.Errorf("%d: %s", m, m)

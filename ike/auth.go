@@ -100,7 +100,7 @@ func (s *ikeSA) authFailed(err *NotifyError) ([]wire.Payload, error) {
 // verifyPeer checks the initiator's AUTH payload (RFC 7296, Section 2.15).
 func (s *ikeSA) verifyPeer(r *authRequest) *NotifyError {
 	octets := crypto.SignedOctets(s.prf, s.initReq, s.nr, s.keys.SKpi, r.idi.Body())
-	method := crypto.AuthMethod(r.auth.Method)
+	method := r.auth.Method
 	if method == crypto.AuthSharedKey {
 		if s.e.cfg.PSK == nil {
 			return notifyErr(wire.AUTHENTICATION_FAILED, nil, "peer used a pre-shared key; none is configured")
@@ -203,7 +203,7 @@ func (s *ikeSA) authenticateSelf(peerMethod wire.AuthMethod) ([]wire.Payload, *N
 	if err != nil {
 		return nil, notifyErr(wire.AUTHENTICATION_FAILED, err, "signing our AUTH payload")
 	}
-	return append(out, &wire.Auth{Method: wire.AuthMethod(method), Data: data}), nil
+	return append(out, &wire.Auth{Method: method, Data: data}), nil
 }
 
 // signatureMethod prefers RFC 7427 when the peer announced hash algorithms,

@@ -457,7 +457,7 @@ func (s *Session) authExchange(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ps = append(ps, &wire.Auth{Method: wire.AuthMethod(method), Data: data})
+		ps = append(ps, &wire.Auth{Method: method, Data: data})
 	}
 	if s.cfg.MOBIKE {
 		ps = append(ps, wire.NewNotify(wire.MOBIKE_SUPPORTED, nil))
@@ -566,7 +566,7 @@ func (s *Session) acceptAuth(inner []wire.Payload) error {
 		} else if d.Leaf, d.Err = parseCert(certs[0]); d.Err != nil {
 			return d.Err
 		}
-		if _, err := crypto.VerifyAuth(d.Leaf.PublicKey, crypto.AuthMethod(auth.Method), octets, auth.Data); err != nil {
+		if _, err := crypto.VerifyAuth(d.Leaf.PublicKey, auth.Method, octets, auth.Data); err != nil {
 			return fmt.Errorf("ike: responder AUTH: %w", err)
 		}
 	}
