@@ -27,4 +27,14 @@ const (
 	// 2.6.1 leaves the limits to the receiver).
 	MaxFragments   = 64
 	MaxReassembled = 64 * 1024
+
+	// FragmentTimeout bounds how long fragments wait for the rest of their
+	// message; a retransmitted request starts over.
+	FragmentTimeout = 10 * time.Second
+
+	// InitRateThreshold is the number of IKE_SA_INIT requests in one
+	// second above which cookies are demanded even when none left state:
+	// refused requests create no half-open SA, but still cost a key
+	// exchange's worth of work and a log line each.
+	InitRateThreshold = 200
 )

@@ -102,3 +102,31 @@ func (h *halfOpen) add(ip netip.Addr, n int) {
 		delete(h.byIP, ip)
 	}
 }
+
+// rateCounter counts events in the current one-second window.
+type rateCounter struct {
+	mu     sync.Mutex
+	window time.Time
+	n      int
+}
+
+// tick counts one event and returns the count in the current window.
+func (r *rateCounter) tick(now time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.window) >= time.Second {
+		r.window, r.n = now, 0
+	}
+	r.n++
+	return r.n
+}
+
+// current returns the count in the current window without counting.
+func (r *rateCounter) current(now time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Sub(r.window) >= time.Second {
+		return 0
+	}
+	return r.n
+}

@@ -45,6 +45,7 @@ type Engine struct {
 	pools    pools
 	cookies  cookies
 	halfOpen halfOpen
+	initRate rateCounter
 	// dropLog rate-limits the log lines of a flood.
 	dropLog rateLimit
 }

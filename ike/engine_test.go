@@ -552,3 +552,43 @@ func TestFloodIsBounded(t *testing.T) {
 	}
 	assert.Greater(t, cookies, 0, "cookies demanded under flood")
 }
+
+// TestRefusedFloodTurnsCookiesOn: requests the policy refuses leave no
+// half-open SA, so the request rate turns cookies on, and refusals under
+// a flood are not each audited.
+func TestRefusedFloodTurnsCookiesOn(t *testing.T) {
+	h := newHarness(t, Config{PSK: []byte("engine-test-psk-0123456789abcdef")})
+	ic := InitiatorConfig{ID: &wire.ID{IDType: wire.ID_FQDN, Data: []byte("client.lab")}, PSK: []byte("x")}
+	ic.IKE = proposals(t, wire.ProtoIKE, "aes256-sha1-modp1024")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		Connect(ctx, ic, h.p)
+	}()
+	require.Eventually(t, func() bool { h.p.mu.Lock(); defer h.p.mu.Unlock(); return len(h.p.toEngine) > 0 }, time.Second, time.Millisecond)
+	h.p.mu.Lock()
+	tmpl, err := wire.ParseMessage(h.p.toEngine[0])
+	h.p.mu.Unlock()
+	require.NoError(t, err)
+	cookies := 0
+	for i := 0; i < 2*InitRateThreshold; i++ {
+		m := *tmpl
+		m.SPIi = wire.SPI{0xfd, byte(i >> 8), byte(i)}
+		raw, err := m.Marshal()
+		require.NoError(t, err)
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 78, byte(i >> 8), byte(i)}), 500)
+		h.e.Handle(Packet{Local: serverAP, Remote: src, Data: raw})
+		for len(h.p.in) > 0 {
+			if r, err := wire.ParseMessage(<-h.p.in); err == nil {
+				if n, ok := r.Payloads[0].(*wire.Notify); ok && n.NotifyType == wire.COOKIE {
+					cookies++
+				}
+			}
+		}
+	}
+	assert.Greater(t, cookies, InitRateThreshold/2, "cookies demanded once the rate passed the threshold")
+	h.mu.Lock()
+	audits := len(h.audits)
+	h.mu.Unlock()
+	assert.LessOrEqual(t, audits, InitRateThreshold+1, "refusals past the threshold are not audited one by one")
+}

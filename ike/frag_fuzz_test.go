@@ -105,7 +105,7 @@ func FuzzReassembly(f *testing.F) {
 	f.Add(fragOps([5]int{1, 1, 0, 0}))
 
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		r, m := newReassembly(7), newFragModel()
+		r, m := newReassembly(7, time.Time{}), newFragModel()
 		for len(ops) >= fragOpLen {
 			num, total, next, plain := decodeFragOp(ops[:fragOpLen])
 			ops = ops[fragOpLen:]
@@ -116,7 +116,7 @@ func FuzzReassembly(f *testing.F) {
 				if err == nil {
 					t.Fatalf("fragment %d/%d of %d octets accepted; the model refuses it", num, total, len(plain))
 				}
-				r, m = newReassembly(7), newFragModel()
+				r, m = newReassembly(7, time.Time{}), newFragModel()
 				continue
 			}
 			if err != nil {
@@ -132,7 +132,7 @@ func FuzzReassembly(f *testing.F) {
 				if first != m.first {
 					t.Fatalf("first payload %v, fragment 1 named %v", first, m.first)
 				}
-				r, m = newReassembly(7), newFragModel()
+				r, m = newReassembly(7, time.Time{}), newFragModel()
 				continue
 			}
 			// Bounded, and holding exactly what the model holds.
@@ -168,7 +168,7 @@ func TestReassemblyAnyOrder(t *testing.T) {
 			parts[i] = bytes.Repeat([]byte{byte(i)}, int(i)*3)
 			want = append(want, parts[i]...)
 		}
-		r := newReassembly(1)
+		r := newReassembly(1, time.Time{})
 		seen := map[uint16]bool{}
 		for k, n := range order {
 			whole, first, done, err := r.add(&wire.EncryptedFragment{Number: n, Total: total, NextPayload: wire.PayloadIDi}, bytes.Clone(parts[n]))
@@ -227,12 +227,12 @@ func permute(a []uint16, k int, visit func([]uint16)) {
 // TestReassemblyLimits: the count and size limits (RFC 7383, Section
 // 2.6.1 leaves them to the receiver) refuse before anything is kept.
 func TestReassemblyLimits(t *testing.T) {
-	r := newReassembly(1)
+	r := newReassembly(1, time.Time{})
 	_, _, _, err := r.add(&wire.EncryptedFragment{Number: 1, Total: MaxFragments + 1}, []byte{1})
 	assert.Error(t, err, "more fragments than MaxFragments")
 	assert.Empty(t, r.parts)
 
-	r = newReassembly(1)
+	r = newReassembly(1, time.Time{})
 	chunk := make([]byte, MaxReassembled/4)
 	for n := uint16(1); n <= 4; n++ {
 		_, _, done, err := r.add(&wire.EncryptedFragment{Number: n, Total: 5}, chunk)
@@ -244,7 +244,7 @@ func TestReassemblyLimits(t *testing.T) {
 	assert.Equal(t, MaxReassembled, r.size, "nothing of the refused fragment kept")
 
 	for _, bad := range []wire.EncryptedFragment{{Number: 0, Total: 2}, {Number: 3, Total: 2}} {
-		r = newReassembly(1)
+		r = newReassembly(1, time.Time{})
 		_, _, done, err := r.add(&wire.EncryptedFragment{Number: 1, Total: 2}, []byte{1})
 		require.NoError(t, err)
 		require.False(t, done)

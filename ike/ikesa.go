@@ -183,8 +183,9 @@ func (s *ikeSA) decrypt(m *wire.Message) (inner []wire.Payload, complete bool, e
 	if err != nil {
 		return nil, false, fmt.Errorf("fragment %d/%d: %w", f.Number, f.Total, err)
 	}
-	if s.frags == nil || s.frags.msgID != m.MessageID {
-		s.frags = newReassembly(m.MessageID)
+	now := s.e.cfg.now()
+	if s.frags == nil || s.frags.msgID != m.MessageID || s.frags.expired(now) {
+		s.frags = newReassembly(m.MessageID, now)
 	}
 	whole, first, done, err := s.frags.add(f, plain)
 	if err != nil {

@@ -67,9 +67,15 @@ func (e *Engine) handleInit(p Packet, h *wire.Header) {
 		ne := asNotify(err)
 		r.audit.Result, r.audit.Notify, r.audit.Reason = "failed", ne.Type.String(), ne.Reason
 		r.audit.Time = e.cfg.now()
-		e.cfg.Log.Info(fmt.Sprintf("IKE_SA_INIT from %s refused with %s: %s", fmtAddr(p.Remote), ne.Type, ne.Reason))
-		if e.cfg.Audit != nil {
-			e.cfg.Audit(r.audit)
+		line := fmt.Sprintf("IKE_SA_INIT from %s refused with %s: %s", fmtAddr(p.Remote), ne.Type, ne.Reason)
+		if e.initRate.current(e.cfg.now()) > InitRateThreshold {
+			// Under a flood, refusals are summarised, not each recorded.
+			e.dropLog.log(e, line)
+		} else {
+			e.cfg.Log.Info(line)
+			if e.cfg.Audit != nil {
+				e.cfg.Audit(r.audit)
+			}
 		}
 		r.sendError(h, ne)
 	}
@@ -116,12 +122,14 @@ var errStateless = errors.New("ike: answered statelessly")
 func (r *initRequest) admit() bool {
 	e, ip := r.e, r.p.Remote.Addr()
 	total, fromIP := e.halfOpen.counts(ip)
+	rate := e.initRate.tick(e.cfg.now())
 	if total >= e.cfg.MaxHalfOpen || fromIP >= e.cfg.BlockThresholdIP {
 		e.dropLog.log(e, fmt.Sprintf("dropping IKE_SA_INIT from %s: %d half-open SAs from it, %d in all", fmtAddr(r.p.Remote), fromIP, total))
 		return false
 	}
 	need := e.cfg.CookieThreshold == CookieAlways ||
-		(e.cfg.CookieThreshold > 0 && total >= e.cfg.CookieThreshold) || fromIP >= e.cfg.CookieThresholdIP
+		(e.cfg.CookieThreshold > 0 && total >= e.cfg.CookieThreshold) || fromIP >= e.cfg.CookieThresholdIP ||
+		rate > InitRateThreshold
 	if !need || e.cfg.CookieThreshold == CookieNever {
 		return true
 	}

@@ -254,7 +254,14 @@ func (s *Session) initExchange(ctx context.Context) error {
 	var priv *crypto.KEPrivate
 	for attempt := 0; attempt < 4; attempt++ {
 		// A retry with a COOKIE repeats the request otherwise unchanged
-		// (RFC 7296, Section 2.6); a new group needs a new key share.
+		// (RFC 7296, Section 2.6); a new group needs a new key share, but
+		// the nonce stays, since the responder's cookie covers it.
+		if s.ni == nil {
+			s.ni = make([]byte, s.cfg.NonceLen)
+			if _, err := io.ReadFull(s.e.cfg.rand(), s.ni); err != nil {
+				return err
+			}
+		}
 		if priv == nil || priv.Alg().ID != group {
 			g, ok := crypto.KE(group)
 			if !ok {
@@ -262,10 +269,6 @@ func (s *Session) initExchange(ctx context.Context) error {
 			}
 			var err error
 			if priv, err = g.Generate(s.e.cfg.rand()); err != nil {
-				return err
-			}
-			s.ni = make([]byte, s.cfg.NonceLen)
-			if _, err := io.ReadFull(s.e.cfg.rand(), s.ni); err != nil {
 				return err
 			}
 		}
