@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 
 	"github.com/ikelab/ikelab/crypto"
 	"github.com/ikelab/ikelab/ike/policy"
@@ -71,6 +72,11 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		return nil, nil, &NotifyError{Type: ie.Notify(), Data: ie.NotifyData(), Reason: ie.Error()}
 	}
 	s.audit.ESPChosen = c.Proposal.String()
+	for _, w := range c.Weak() {
+		if !slices.Contains(s.audit.Insecure, w) {
+			s.audit.Insecure = append(s.audit.Insecure, w)
+		}
+	}
 	if len(c.Proposal.SPI) != 4 {
 		return nil, nil, notifyErr(wire.INVALID_SYNTAX, nil, "ESP proposal with a %d-octet SPI", len(c.Proposal.SPI))
 	}

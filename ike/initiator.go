@@ -17,6 +17,7 @@ import (
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/trust"
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/sa"
 )
 
 // A Conn carries one initiator's IKE messages to a responder: UDP in the
@@ -87,8 +88,9 @@ type InitiatorConfig struct {
 	Rand io.Reader
 	Now  func() time.Time
 	Log  *slog.Logger
-	// KeyLog receives Wireshark ikev2_decryption_table rows.
-	KeyLog io.Writer
+	// KeyLog and ESPKeyLog receive Wireshark ikev2_decryption_table and
+	// esp_sa rows.
+	KeyLog, ESPKeyLog io.Writer
 }
 
 // RefusedError is a responder's error notification: what a Windows client
@@ -108,6 +110,8 @@ type Session struct {
 	ikeSA
 	cfg  *InitiatorConfig
 	conn Conn
+	// child is the child SA negotiated in IKE_AUTH, with its keys.
+	child *sa.Child
 	// Result describes what was negotiated.
 	Result Result
 }
@@ -175,7 +179,8 @@ func prefixSelectors(ps []netip.Prefix) []wire.Selector {
 // *RefusedError carrying the notification.
 func Connect(ctx context.Context, cfg InitiatorConfig, conn Conn) (*Session, error) {
 	cfg.defaults()
-	e := &Engine{cfg: Config{Rand: cfg.Rand, Now: cfg.Now, Log: cfg.Log, FragmentSize: cfg.FragmentSize, KeyLog: cfg.KeyLog}}
+	e := &Engine{cfg: Config{Rand: cfg.Rand, Now: cfg.Now, Log: cfg.Log, FragmentSize: cfg.FragmentSize,
+		KeyLog: cfg.KeyLog, ESPKeyLog: cfg.ESPKeyLog}}
 	e.cfg.setDefaults()
 	if cfg.FragmentSize == 0 {
 		e.cfg.FragmentSize = DefaultFragmentSize
@@ -577,7 +582,8 @@ func (s *Session) acceptAuth(inner []wire.Payload) error {
 	s.peerID = idr
 	if esp != nil && len(esp.Proposals) == 1 {
 		p := esp.Proposals[0]
-		if _, err := choiceFromProposal(p, s.cfg.ESP); err != nil {
+		c, err := choiceFromProposal(p, s.cfg.ESP)
+		if err != nil {
 			return err
 		}
 		if len(p.SPI) != 4 {
@@ -585,6 +591,15 @@ func (s *Session) acceptAuth(inner []wire.Payload) error {
 		}
 		s.Result.ESP = &p
 		s.Result.ChildSPIOut = binary.BigEndian.Uint32(p.SPI)
+		keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, nil, s.ni, s.nr, c.Encr.ID, c.Encr.KeyBits, c.Integ.ID)
+		if err != nil {
+			return err
+		}
+		// KEYMAT is initiator-to-responder first (RFC 7296, Section 2.17).
+		s.child = &sa.Child{SPIIn: s.Result.ChildSPIIn, SPIOut: s.Result.ChildSPIOut, Encr: c.Encr.ID,
+			EncrKeyBits: c.Encr.KeyBits, Integ: c.Integ.ID, EncKeyOut: keys.EncrI, IntegKeyOut: keys.IntegI,
+			EncKeyIn: keys.EncrR, IntegKeyIn: keys.IntegR, LocalTS: s.Result.TSi, RemoteTS: s.Result.TSr}
+		s.exportESPKeys(s.child)
 	}
 	return nil
 }

@@ -206,7 +206,13 @@ func connect(o options, stderr io.Writer) (*Outcome, error) {
 		}
 		defer f.Close()
 		cfg.KeyLog = f
-		fmt.Fprintf(stderr, "initiator: KEY EXPORT IS ON: IKE keys go to %s\n", f.Name())
+		esp, err := os.OpenFile(filepath.Join(o.keysDir, "esp_sa"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		defer esp.Close()
+		cfg.ESPKeyLog = esp
+		fmt.Fprintf(stderr, "initiator: KEY EXPORT IS ON: IKE and ESP keys go to %s and %s\n", f.Name(), esp.Name())
 	}
 	conn, err := ike.DialUDP(netip.Addr{}, uint16(o.localPort), uint16(o.localNATTPort), remote)
 	if err != nil {
