@@ -77,3 +77,21 @@ func TestLabInit(t *testing.T) {
 	assert.Equal(t, before, after)
 	assert.True(t, strings.Contains(out.String(), "pfx password"))
 }
+
+// TestPolicyExport prints the Windows settings for the policies.
+func TestPolicyExport(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"policy", "export"}, &out, &errb), errb.String())
+	assert.Equal(t, "Set-VpnConnectionIPsecConfiguration -ConnectionName 'ikelab' -AuthenticationTransformConstants SHA256128 -CipherTransformConstants AES128 -EncryptionMethod AES128 -IntegrityCheckMethod SHA256 -DHGroup Group14 -PfsGroup PFS2048 -Force\n", out.String())
+	out.Reset()
+	require.Equal(t, 0, run([]string{"policy", "export", "--builtin", "windows-default", "--format", "profilexml"}, &out, &errb), errb.String())
+	assert.Contains(t, out.String(), "<CryptographySuite>")
+	assert.Contains(t, out.String(), "warning", "weak settings are flagged")
+	p := writeFile(t, t.TempDir(), "c.yaml", "psk: x\npolicy:\n  windows:\n    EncryptionMethod: GCMAES256\n    IntegrityCheckMethod: SHA384\n    DHGroup: ECP384\n    CipherTransformConstants: GCMAES256\n    AuthenticationTransformConstants: GCMAES256\n    PfsGroup: ECP384\n")
+	out.Reset()
+	require.Equal(t, 0, run([]string{"policy", "export", "--config", p, "--name", "corp vpn"}, &out, &errb), errb.String())
+	assert.Contains(t, out.String(), "-ConnectionName 'corp vpn'")
+	assert.Contains(t, out.String(), "-EncryptionMethod GCMAES256")
+	assert.Contains(t, out.String(), "-DHGroup ECP384")
+	assert.Equal(t, 2, run([]string{"policy", "export", "--format", "xml"}, &out, &errb))
+}
