@@ -155,3 +155,121 @@ func TestChildRekeyCollision(t *testing.T) {
 		})
 	}
 }
+
+// answerIKERekey plays the peer answering the engine's IKE SA rekey with
+// nonce nr and SPI spi.
+func answerIKERekey(t *testing.T, s *Session, req *wire.Message, nr []byte, spi wire.SPI) []byte {
+	t.Helper()
+	inner, err := req.Decrypt(s.in)
+	require.NoError(t, err)
+	var saP *wire.SA
+	var ke *wire.KE
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.SA:
+			saP = p
+		case *wire.KE:
+			ke = p
+		}
+	}
+	require.NotNil(t, saP)
+	require.NotNil(t, ke)
+	prop := saP.Proposals[0]
+	seen := map[wire.TransformType]bool{}
+	var ts []wire.Transform
+	for _, tr := range prop.Transforms {
+		if tr.Type == wire.TransformKE && tr.ID != ke.Group {
+			continue
+		}
+		if !seen[tr.Type] {
+			seen[tr.Type] = true
+			ts = append(ts, tr)
+		}
+	}
+	prop.Transforms, prop.SPI = ts, spi[:]
+	g, _ := crypto.KE(ke.Group)
+	priv, err := g.Generate(nil)
+	require.NoError(t, err)
+	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.CREATE_CHILD_SA,
+		Flags: wire.FlagInitiator | wire.FlagResponse, MessageID: req.MessageID}
+	msgs, err := s.encode(h, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
+		&wire.KE{Group: ke.Group, Data: priv.Public()}})
+	require.NoError(t, err)
+	return msgs[0]
+}
+
+// TestIKERekeyCollision: RFC 7296, Section 2.8.2. Both ends rekey the IKE
+// SA at once; the new SA made with the lowest nonce is redundant and its
+// initiator deletes it, and the survivor's initiator deletes the old SA.
+// The child SA ends up on the survivor.
+func TestIKERekeyCollision(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		peerNi, answerNr byte
+		engineKeep       bool
+	}{
+		{"peer_exchange_has_lowest_nonce_engine_SA_survives", 0x00, 0xff, true},
+		{"engine_exchange_has_lowest_nonce_engine_SA_deleted", 0xff, 0x00, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, s := established(t, Config{})
+			for len(h.p.in) > 0 {
+				<-h.p.in
+			}
+			old := h.e.SAs()[0]
+			require.NoError(t, h.e.RekeyIKE(s.spir))
+			var engineReq *wire.Message
+			select {
+			case raw := <-h.p.in:
+				m, err := wire.ParseMessage(raw)
+				require.NoError(t, err)
+				engineReq = m
+			case <-time.After(2 * time.Second):
+				t.Fatal("the engine sent no IKE rekey")
+			}
+
+			// The peer's own IKE rekey crosses it.
+			peerSPI := wire.SPI{0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4}
+			props := proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048")
+			props[0].SPI = peerSPI[:]
+			g, _ := crypto.KE(wire.MODP_2048)
+			priv, err := g.Generate(nil)
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props},
+				&wire.Nonce{Data: bytes.Repeat([]byte{tc.peerNi}, 32)}, &wire.KE{Group: wire.MODP_2048, Data: priv.Public()}})
+			require.NoError(t, err)
+			require.Zero(t, notifyOf(inner))
+
+			// The peer answers the engine's rekey; the engine resolves.
+			answerSPI := wire.SPI{0xee, 0xee, 0, 0, 0, 0, 0, 1}
+			h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: answerIKERekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), answerSPI)})
+			var del *wire.Message
+			select {
+			case raw := <-h.p.in:
+				m, err := wire.ParseMessage(raw)
+				require.NoError(t, err)
+				require.Equal(t, wire.INFORMATIONAL, m.Exchange)
+				del = m
+			case <-time.After(2 * time.Second):
+				t.Fatal("the engine deleted nothing")
+			}
+			var withChild []Status
+			for _, st := range h.e.SAs() {
+				if len(st.Children) > 0 {
+					withChild = append(withChild, st)
+				}
+			}
+			require.Len(t, withChild, 1, "exactly one IKE SA holds the child SA")
+			if tc.engineKeep {
+				assert.Equal(t, old.SPIr, del.SPIr.String(), "the survivor's initiator deletes the old IKE SA")
+				assert.Equal(t, answerSPI.String(), withChild[0].SPIr, "the child lives on the engine's new SA")
+				assert.True(t, withChild[0].Initiator, "the engine is the original initiator of its new SA")
+			} else {
+				assert.Equal(t, answerSPI, del.SPIr, "the engine deletes its own redundant SA")
+				assert.Equal(t, peerSPI.String(), withChild[0].SPIi, "the child lives on the peer's new SA")
+			}
+		})
+	}
+}
