@@ -18,7 +18,7 @@ what=${1:-all}
 # the interop peer, iproute2/nftables build the lab networks.
 PACKAGES=(tshark strongswan-charon strongswan-swanctl strongswan-pki
 	libstrongswan-extra-plugins libcharon-extra-plugins
-	iproute2 nftables iputils-ping)
+	iproute2 nftables iputils-ping freeradius)
 
 install_packages() {
 	local missing=()

@@ -65,7 +65,7 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 	s.audit.PeerID = r.idi.IDType.String() + " " + r.idi.String()
 	if r.auth == nil {
 		// RFC 7296, Section 2.16: no AUTH means the initiator wants EAP.
-		return s.authFailed(notifyErr(wire.AUTHENTICATION_FAILED, nil, "peer asked for EAP, which is not configured"))
+		return s.startEAP(&r)
 	}
 	s.audit.AuthMethod = r.auth.Method.String()
 	if err := s.verifyPeer(&r); err != nil {
@@ -75,10 +75,16 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 	if err != nil {
 		return s.authFailed(err)
 	}
+	return s.establish(&r, resp), nil
+}
+
+// establish completes IKE_AUTH: the IKE SA is up and the child SA and
+// configuration reply join the response.
+func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	s.state = sa.Established
 	s.countHalfOpen(-1)
 	s.log("IKE_SA established between %s[%s]...%s[%s]", fmtAddr(s.local), s.localIDString(), fmtAddr(s.remote), s.peerID)
-	resp = append(resp, s.createChild(&r)...)
+	resp = append(resp, s.createChild(r)...)
 	a := *s.audit
 	a.Time, a.Event, a.Result = s.e.cfg.now(), "established", "ok"
 	if s.e.cfg.Audit != nil {
@@ -86,7 +92,7 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 	}
 	s.armDPD()
 	s.scheduleIKERekey()
-	return resp, nil
+	return resp
 }
 
 // authFailed records the refusal; the SA dies once the notification is
@@ -177,15 +183,7 @@ func idMatchesCert(id *wire.ID, cert *x509.Certificate) error {
 
 // authenticateSelf returns IDr, our certificates and our AUTH payload.
 func (s *ikeSA) authenticateSelf(peerMethod wire.AuthMethod) ([]wire.Payload, *NotifyError) {
-	id := s.e.cfg.ID
-	if id == nil {
-		id = &wire.ID{IDType: wire.ID_IPV4_ADDR, Data: s.local.Addr().Unmap().AsSlice()}
-		if s.local.Addr().Unmap().Is6() {
-			id.IDType = wire.ID_IPV6_ADDR
-		}
-	}
-	idr := *id
-	idr.Responder = true
+	idr := s.localID()
 	octets := crypto.SignedOctets(s.prf, s.initResp, s.ni, s.keys.SKpr, idr.Body())
 	out := []wire.Payload{&idr}
 	if peerMethod == wire.AuthSharedKey && s.e.cfg.PSK != nil {
@@ -204,6 +202,21 @@ func (s *ikeSA) authenticateSelf(peerMethod wire.AuthMethod) ([]wire.Payload, *N
 		return nil, notifyErr(wire.AUTHENTICATION_FAILED, err, "signing our AUTH payload")
 	}
 	return append(out, &wire.Auth{Method: method, Data: data}), nil
+}
+
+// localID is our IDr: the configured identity, else our address.
+func (s *ikeSA) localID() wire.ID {
+	id := s.e.cfg.ID
+	if id == nil {
+		a := s.local.Addr().Unmap()
+		id = &wire.ID{IDType: wire.ID_IPV4_ADDR, Data: a.AsSlice()}
+		if a.Is6() {
+			id.IDType = wire.ID_IPV6_ADDR
+		}
+	}
+	idr := *id
+	idr.Responder = true
+	return idr
 }
 
 // signatureMethod prefers RFC 7427 when the peer announced hash algorithms,

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ikelab/ikelab/ike/eap"
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/trust"
 	"github.com/ikelab/ikelab/ike/wire"
@@ -32,6 +33,12 @@ type Config struct {
 	// PSK, when set, lets peers authenticate with a shared key (AUTH
 	// method 2); the responder then authenticates with it too.
 	PSK []byte
+
+	// EAP, when set, lets initiators that send no AUTH authenticate with
+	// EAP (RFC 7296, Section 2.16): MS-CHAPv2 and EAP-TLS locally, or
+	// relayed to RADIUS. The responder still proves itself with its
+	// certificate.
+	EAP *eap.ServerConfig
 
 	// Trust verifies peer certificates. Without it, signature
 	// authentication is refused.

@@ -52,7 +52,8 @@ type ikeSA struct {
 	frags     *reassembly
 
 	halfOpenCounted bool
-	initKey         initKey // where byInit holds this SA
+	eap             *eapState // IKE_AUTH with EAP in progress
+	initKey         initKey   // where byInit holds this SA
 
 	// Our own requests (DPD, delete, rekey): a window of one, with the
 	// rest queued (RFC 7296, Section 2.3).
@@ -205,6 +206,8 @@ func (s *ikeSA) decrypt(m *wire.Message) (inner []wire.Payload, complete bool, e
 // dispatch runs the exchange a request belongs to.
 func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload, error) {
 	switch {
+	case m.Exchange == wire.IKE_AUTH && s.state == sa.HalfOpen && s.eap != nil:
+		return s.handleEAP(inner)
 	case m.Exchange == wire.IKE_AUTH && s.state == sa.HalfOpen:
 		return s.handleAuth(m, inner)
 	case m.Exchange == wire.INFORMATIONAL && s.state == sa.Established:
@@ -283,6 +286,10 @@ func (s *ikeSA) remove(why string) {
 	}
 	s.state = sa.Dead
 	s.countHalfOpen(-1)
+	if s.eap != nil {
+		s.eap.server.Close()
+		s.eap = nil
+	}
 	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer} {
 		if t != nil {
 			t.Stop()

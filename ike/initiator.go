@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/eap"
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/trust"
 	"github.com/ikelab/ikelab/ike/wire"
@@ -52,6 +53,7 @@ type InitiatorConfig struct {
 	Certificates [][]byte
 	Key          stdcrypto.Signer
 	PSK          []byte
+	EAP          *eap.ClientConfig
 	// AuthMethod overrides the signature method: 0 picks RFC 7427 when the
 	// responder announced hashes, else the key's classic method.
 	AuthMethod crypto.AuthMethod
@@ -112,6 +114,8 @@ type Session struct {
 	conn Conn
 	// child is the child SA negotiated in IKE_AUTH, with its keys.
 	child *sa.Child
+	// msk is the EAP Master Session Key, the AUTH key after EAP.
+	msk []byte
 	// Result describes what was negotiated.
 	Result Result
 }
@@ -443,6 +447,10 @@ func (s *Session) authExchange(ctx context.Context) error {
 		ps = append(ps, &idr)
 	}
 	octets := crypto.SignedOctets(s.prf, s.initReq, s.nr, s.keys.SKpi, idi.Body())
+	if s.cfg.EAP != nil {
+		// RFC 7296, Section 2.16: no AUTH asks for EAP.
+		return s.eapExchange(ctx, append(ps, s.childRequest()...), octets)
+	}
 	if usePSK {
 		ps = append(ps, &wire.Auth{Method: wire.AuthSharedKey, Data: crypto.PSKAuth(s.prf, s.cfg.PSK, octets)})
 	} else {
@@ -467,29 +475,7 @@ func (s *Session) authExchange(ctx context.Context) error {
 		}
 		ps = append(ps, &wire.Auth{Method: method, Data: data})
 	}
-	if s.cfg.MOBIKE {
-		ps = append(ps, wire.NewNotify(wire.MOBIKE_SUPPORTED, nil))
-	}
-	if s.cfg.CPRequest != nil {
-		cp := &wire.CP{CFGType: wire.CFG_REQUEST}
-		for _, t := range s.cfg.CPRequest {
-			cp.Attributes = append(cp.Attributes, wire.CPAttribute{Type: t})
-		}
-		ps = append(ps, cp)
-	}
-	var childSPI [4]byte
-	if _, err := io.ReadFull(s.e.cfg.rand(), childSPI[:]); err != nil {
-		return err
-	}
-	s.Result.ChildSPIIn = binary.BigEndian.Uint32(childSPI[:])
-	esp := make([]wire.Proposal, len(s.cfg.ESP))
-	for i, p := range s.cfg.ESP {
-		esp[i] = p
-		esp[i].Number, esp[i].SPI = uint8(i+1), childSPI[:]
-	}
-	if len(esp) > 0 {
-		ps = append(ps, &wire.SA{Proposals: esp}, &wire.TS{Selectors: s.cfg.TSi}, &wire.TS{Responder: true, Selectors: s.cfg.TSr})
-	}
+	ps = append(ps, s.childRequest()...)
 	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.IKE_AUTH, Flags: wire.FlagInitiator, MessageID: 1}
 	s.log("generating %s", wire.SummaryLine(&h, ps))
 	msgs, err := s.encode(h, ps)
@@ -502,6 +488,117 @@ func (s *Session) authExchange(ctx context.Context) error {
 	}
 	s.log("parsed %s", wire.SummaryLine(&wire.Header{Exchange: wire.IKE_AUTH, Flags: wire.FlagResponse, MessageID: 1}, inner))
 	s.myMsgID = 2
+	return s.acceptAuth(inner)
+}
+
+// childRequest returns the notifications, CP request and child SA offer
+// of IKE_AUTH.
+func (s *Session) childRequest() []wire.Payload {
+	var ps []wire.Payload
+	if s.cfg.MOBIKE {
+		ps = append(ps, wire.NewNotify(wire.MOBIKE_SUPPORTED, nil))
+	}
+	if s.cfg.CPRequest != nil {
+		cp := &wire.CP{CFGType: wire.CFG_REQUEST}
+		for _, t := range s.cfg.CPRequest {
+			cp.Attributes = append(cp.Attributes, wire.CPAttribute{Type: t})
+		}
+		ps = append(ps, cp)
+	}
+	if s.Result.ChildSPIIn == 0 {
+		var spi [4]byte
+		io.ReadFull(s.e.cfg.rand(), spi[:])
+		s.Result.ChildSPIIn = binary.BigEndian.Uint32(spi[:]) | 0x100 // never a reserved SPI (RFC 4303, Section 2.1)
+	}
+	childSPI := binary.BigEndian.AppendUint32(nil, s.Result.ChildSPIIn)
+	esp := make([]wire.Proposal, len(s.cfg.ESP))
+	for i, p := range s.cfg.ESP {
+		esp[i] = p
+		esp[i].Number, esp[i].SPI = uint8(i+1), childSPI
+	}
+	if len(esp) > 0 {
+		ps = append(ps, &wire.SA{Proposals: esp}, &wire.TS{Selectors: s.cfg.TSi}, &wire.TS{Responder: true, Selectors: s.cfg.TSr})
+	}
+	return ps
+}
+
+// eapExchange runs IKE_AUTH with EAP (RFC 7296, Section 2.16): the first
+// request has no AUTH; the responder proves itself with its certificate
+// and starts EAP; after EAP-Success both sides send AUTH from the MSK.
+func (s *Session) eapExchange(ctx context.Context, first []wire.Payload, octets []byte) error {
+	client, err := eap.NewClient(*s.cfg.EAP)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	send := func(ps []wire.Payload) ([]wire.Payload, error) {
+		h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.IKE_AUTH, Flags: wire.FlagInitiator, MessageID: s.myMsgID}
+		s.log("generating %s", wire.SummaryLine(&h, ps))
+		msgs, err := s.encode(h, ps)
+		if err != nil {
+			return nil, err
+		}
+		_, inner, err := s.roundTrip(ctx, msgs, s.myMsgID, wire.IKE_AUTH)
+		s.myMsgID++
+		return inner, err
+	}
+	s.myMsgID = 1
+	inner, err := send(first)
+	if err != nil {
+		return err
+	}
+	// The responder's certificate AUTH comes with the first EAP request.
+	var req *wire.EAP
+	for _, p := range inner {
+		if e, ok := p.(*wire.EAP); ok {
+			req = e
+		}
+	}
+	if err := s.acceptAuth(inner); err != nil {
+		return err
+	}
+	for rounds := 0; req != nil; rounds++ {
+		if rounds > 50 {
+			return fmt.Errorf("ike: EAP did not finish in 50 rounds")
+		}
+		resp, done, res, err := client.Next(ctx, req)
+		if err != nil {
+			return err
+		}
+		if done {
+			if res == nil || !res.Success {
+				reason := "EAP failed"
+				if res != nil {
+					reason = res.Reason
+				}
+				s.log("EAP failed: %s", reason)
+				return &RefusedError{Exchange: wire.IKE_AUTH, Notify: wire.AUTHENTICATION_FAILED}
+			}
+			s.msk = res.MSK
+			break
+		}
+		if inner, err = send([]wire.Payload{resp}); err != nil {
+			return err
+		}
+		req = nil
+		for _, p := range inner {
+			switch p := p.(type) {
+			case *wire.EAP:
+				req = p
+			case *wire.Notify:
+				if p.NotifyType.IsError() {
+					return &RefusedError{Exchange: wire.IKE_AUTH, Notify: p.NotifyType, Data: p.Data}
+				}
+			}
+		}
+	}
+	if s.msk == nil {
+		return fmt.Errorf("ike: EAP ended without a key")
+	}
+	auth := &wire.Auth{Method: wire.AuthSharedKey, Data: crypto.PSKAuth(s.prf, s.msk, octets)}
+	if inner, err = send([]wire.Payload{auth}); err != nil {
+		return err
+	}
 	return s.acceptAuth(inner)
 }
 
@@ -551,13 +648,21 @@ func (s *Session) acceptAuth(inner []wire.Payload) error {
 			}
 		}
 	}
+	if idr == nil && s.peerID != nil {
+		idr = s.peerID // after EAP, the final response carries no IDr
+	}
 	if idr == nil || auth == nil {
 		return fmt.Errorf("ike: IKE_AUTH response without IDr or AUTH")
 	}
 	octets := crypto.SignedOctets(s.prf, s.initResp, s.ni, s.keys.SKpr, idr.Body())
 	if auth.Method == wire.AuthSharedKey {
-		if s.cfg.PSK == nil || !crypto.VerifyPSKAuth(s.prf, s.cfg.PSK, octets, auth.Data) {
-			return fmt.Errorf("ike: responder's pre-shared key AUTH does not verify")
+		// A shared key, or after EAP the MSK (RFC 7296, Section 2.16).
+		key := s.cfg.PSK
+		if s.msk != nil {
+			key = s.msk
+		}
+		if key == nil || !crypto.VerifyPSKAuth(s.prf, key, octets, auth.Data) {
+			return fmt.Errorf("ike: responder's shared key AUTH does not verify")
 		}
 	} else {
 		if len(certs) == 0 {

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	stdcrypto "crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/ike/eap"
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/profile"
 	"github.com/ikelab/ikelab/ike/trust"
@@ -63,6 +65,8 @@ type options struct {
 	jsonOut, debug                                          bool
 	keysDir                                                 string
 	localPort, localNATTPort                                uint
+	eapUser, eapPassword                                    string
+	eapTLS                                                  bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -80,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.pfx, "pfx", "", "machine certificate and key as a .pfx `file`")
 	fs.StringVar(&o.pfxPassword, "pfx-password", "", "`password` of the .pfx")
 	fs.StringVar(&o.psk, "psk", "", "pre-shared `key` instead of a certificate")
+	fs.StringVar(&o.eapUser, "eap-user", "", "authenticate with EAP-MSCHAPv2 as this `user` (a Windows user tunnel)")
+	fs.StringVar(&o.eapPassword, "eap-password", "", "EAP-MSCHAPv2 `password`")
+	fs.BoolVar(&o.eapTLS, "eap-tls", false, "authenticate with EAP-TLS using the certificate of --pfx or --cert/--key")
 	fs.StringVar(&o.id, "id", "", "IDi: dn (default with a certificate), fqdn:NAME, email:ADDR, ip:ADDR (default with a PSK)")
 	fs.StringVar(&o.ca, "ca", "", "root CA `PEM` the responder's certificate must chain to (default: any, lab only)")
 	fs.DurationVar(&o.hold, "hold", 0, "keep the SA this `long`, then delete it")
@@ -199,6 +206,9 @@ func connect(o options, stderr io.Writer) (*Outcome, error) {
 	if err := credentials(o, &cfg); err != nil {
 		return nil, err
 	}
+	if prof.EAP && cfg.EAP == nil {
+		return nil, fmt.Errorf("profile %s authenticates with EAP: give --eap-user and --eap-password, or --eap-tls", prof.Name)
+	}
 	if o.keysDir != "" {
 		f, err := os.OpenFile(filepath.Join(o.keysDir, "ikev2_decryption_table"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -298,6 +308,19 @@ func addrID(a netip.Addr) *wire.ID {
 func credentials(o options, cfg *ike.InitiatorConfig) error {
 	var leaf *x509.Certificate
 	switch {
+	case o.eapUser != "":
+		// A Windows user tunnel: EAP-MSCHAPv2, the address as IDi.
+		cfg.EAP = &eap.ClientConfig{Identity: o.eapUser, Password: o.eapPassword,
+			Methods: []wire.EAPType{wire.EAPMSCHAPv2}, InsecureSkipVerify: true}
+		if err := setCA(o, cfg); err != nil {
+			return err
+		}
+		if o.id != "" {
+			id, err := parseID(o.id, nil)
+			cfg.ID = id
+			return err
+		}
+		return nil
 	case o.psk != "":
 		cfg.PSK = []byte(o.psk)
 	case o.pfx != "":
@@ -335,20 +358,42 @@ func credentials(o options, cfg *ike.InitiatorConfig) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("give --pfx, --cert and --key, or --psk")
+		return fmt.Errorf("give --pfx, --cert and --key, --psk, or --eap-user")
 	}
 	id, err := parseID(o.id, leaf)
 	if err != nil {
 		return err
 	}
 	cfg.ID = id
-	if o.ca != "" {
-		v, err := trust.NewVerifier(trust.Policy{RootCAFiles: []string{o.ca}, AcceptedEKUs: []string{"serverAuth", "ikeIntermediate"},
-			CRL: trust.CRLPolicy{Mode: trust.CRLOff}})
-		if err != nil {
-			return err
+	if o.eapTLS {
+		// EAP-TLS with the machine certificate: no AUTH, the address as
+		// IDi unless --id says otherwise.
+		if o.id == "" {
+			cfg.ID = nil
 		}
-		cfg.Trust = v
+		cert := tls.Certificate{PrivateKey: cfg.Key}
+		cert.Certificate = cfg.Certificates
+		cfg.EAP = &eap.ClientConfig{Identity: leaf.Subject.CommonName, Certificate: &cert,
+			Methods: []wire.EAPType{wire.EAPTLS}, InsecureSkipVerify: true}
+		cfg.Certificates, cfg.Key = nil, nil
+	}
+	return setCA(o, cfg)
+}
+
+// setCA makes the root CA of --ca the judge of the responder's
+// certificate, in IKE and in EAP-TLS.
+func setCA(o options, cfg *ike.InitiatorConfig) error {
+	if o.ca == "" {
+		return nil
+	}
+	v, err := trust.NewVerifier(trust.Policy{RootCAFiles: []string{o.ca}, AcceptedEKUs: []string{"serverAuth", "ikeIntermediate"},
+		CRL: trust.CRLPolicy{Mode: trust.CRLOff}})
+	if err != nil {
+		return err
+	}
+	cfg.Trust = v
+	if cfg.EAP != nil {
+		cfg.EAP.Trust, cfg.EAP.InsecureSkipVerify = v, false
 	}
 	return nil
 }

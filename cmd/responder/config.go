@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/ike/eap"
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/trust"
 	"github.com/ikelab/ikelab/ike/wire"
@@ -41,6 +44,10 @@ type Config struct {
 	PSK string `yaml:"psk"`
 	// Trust decides which peer certificates are accepted.
 	Trust trust.Policy `yaml:"trust"`
+
+	// EAP lets clients that send no AUTH (Windows user tunnels)
+	// authenticate with EAP-MSCHAPv2 or EAP-TLS, here or through RADIUS.
+	EAP *EAPConfig `yaml:"eap"`
 
 	// Pool4 and Pool6 are the virtual address pools, e.g. 10.99.0.0/24.
 	Pool4 string `yaml:"pool4"`
@@ -80,6 +87,23 @@ type Config struct {
 		IKEv2 string `yaml:"ikev2_decryption_table"`
 		ESP   string `yaml:"esp_sa"`
 	} `yaml:"key_export"`
+}
+
+// EAPConfig is the eap section.
+type EAPConfig struct {
+	// Methods in the order offered: mschapv2, tls (default: mschapv2 if
+	// users are set, then tls).
+	Methods []string `yaml:"methods"`
+	// Users maps user names to NT hashes in hex (responder eap hash
+	// prints one); passwords are never stored.
+	Users map[string]string `yaml:"users"`
+	// RADIUS relays EAP to a RADIUS server instead (RFC 3579).
+	RADIUS *struct {
+		Server  string        `yaml:"server"`
+		Secret  string        `yaml:"secret"`
+		Timeout time.Duration `yaml:"timeout"`
+		Retries int           `yaml:"retries"`
+	} `yaml:"radius"`
 }
 
 // IdentityConfig names the responder's credentials.
@@ -208,8 +232,11 @@ func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ik
 		}
 		ec.Trust = v
 	}
-	if ec.PSK == nil && ec.Trust == nil {
-		bad("trust", "no way to authenticate peers: set trust.root_ca_files or psk")
+	if c.EAP != nil {
+		ec.EAP = c.eapConfig(ec, func(format string, args ...any) { bad("eap", format, args...) })
+	}
+	if ec.PSK == nil && ec.Trust == nil && ec.EAP == nil {
+		bad("trust", "no way to authenticate peers: set trust.root_ca_files, psk or eap")
 	}
 	parsePrefix := func(key, s string) netip.Prefix {
 		if s == "" {
@@ -299,4 +326,41 @@ func (s *stringOrList) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*s = l
 	return nil
+}
+
+// eapConfig builds the EAP server configuration; EAP-TLS uses the
+// responder's certificate and the trust section for client certificates.
+func (c *Config) eapConfig(ec *ike.Config, bad func(string, ...any)) *eap.ServerConfig {
+	sc := &eap.ServerConfig{Trust: ec.Trust, Users: map[string][16]byte{}}
+	for _, m := range c.EAP.Methods {
+		switch strings.ToLower(m) {
+		case "mschapv2", "eap-mschapv2":
+			sc.Methods = append(sc.Methods, wire.EAPMSCHAPv2)
+		case "tls", "eap-tls":
+			sc.Methods = append(sc.Methods, wire.EAPTLS)
+		default:
+			bad("unknown method %q (want mschapv2 or tls)", m)
+		}
+	}
+	for user, h := range c.EAP.Users {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 16 {
+			bad("user %q: the NT hash must be 32 hex digits (responder eap hash prints it)", user)
+			continue
+		}
+		sc.Users[user] = [16]byte(b)
+	}
+	if len(ec.Certificates) > 0 && ec.Key != nil {
+		sc.Certificate = &tls.Certificate{Certificate: ec.Certificates, PrivateKey: ec.Key}
+	}
+	if r := c.EAP.RADIUS; r != nil {
+		if r.Server == "" || r.Secret == "" {
+			bad("radius needs server and secret")
+		}
+		sc.RADIUS = &eap.RADIUSConfig{Server: r.Server, Secret: []byte(r.Secret), Timeout: r.Timeout, Retries: r.Retries}
+	}
+	if len(ec.Certificates) == 0 {
+		bad("EAP needs identity.certificate: the responder authenticates with it (RFC 7296, Section 2.16)")
+	}
+	return sc
 }

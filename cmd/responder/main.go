@@ -30,6 +30,7 @@ func init() {
 		{"sas", "sas [--control PATH] [--json]\n\tlist the running responder's IKE and child SAs", runSAs},
 		{"rekey", "rekey [--control PATH] --child SPI | --ike SPI\n\tstart a rekey now, as a lifetime would", runRekey},
 		{"policy", "policy export [--config FILE | --builtin NAME] [--format powershell|profilexml]\n\tprint the Windows client settings that match the policy", runPolicy},
+		{"eap", "eap hash < PASSWORD\n\tprint the NT hash to put in eap.users", runEAP},
 		{"check", "check --config FILE\n\tvalidate a configuration file, reporting every error with its line", runCheck},
 		{"decode", "decode [-v] [--keys ikev2_decryption_table] CAPTURE.pcap(ng)\n\tlist the IKEv2 messages of a capture, decrypting them when keys are given", runDecode},
 	}

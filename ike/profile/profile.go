@@ -44,6 +44,9 @@ type Profile struct {
 	SignatureHashes bool
 	// Windows marks profiles whose errors map to Windows error codes.
 	Windows bool
+	// EAP: the client authenticates with EAP and sends no AUTH in its
+	// first IKE_AUTH, with its IP address as IDi (a Windows user tunnel).
+	EAP bool
 }
 
 // windowsCP is what every Windows client asks for: IPv4 and IPv6 address,
@@ -83,6 +86,14 @@ var builtins = map[string]*Profile{
 		append(windowsDefaultIKE([]string{"3des", "aes128", "aes192", "aes256"}, "modp1024"),
 			"aes128gcm16-prfsha256-modp1024", "aes256gcm16-prfsha384-modp1024"),
 		[]string{"aes256-sha1", "aes128-sha1", "3des-sha1"}),
+	"windows10-eap": func() *Profile {
+		p := windows("windows10-eap",
+			"Windows 10 user tunnel: default IPsec settings, EAP (MSCHAPv2 or TLS) instead of a machine certificate, the client's IP address as IDi",
+			windowsDefaultIKE([]string{"3des", "aes128", "aes192", "aes256"}, "modp1024"),
+			[]string{"aes256-sha1", "aes128-sha1", "3des-sha1"})
+		p.EAP = true
+		return p
+	}(),
 	"windows-dh2048": windows("windows-dh2048",
 		"Windows with registry Rasman NegotiateDH2048_AES256 = 2: AES-256 with MODP-2048 only",
 		windowsDefaultIKE([]string{"aes256"}, "modp2048"),
