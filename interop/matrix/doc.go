@@ -17,7 +17,7 @@
 //   - the initiator's view of the outcome (established, child SA refused,
 //     refused with a notification, the Windows error code a Windows client
 //     would show, the negotiated suites, the insecure flag, the PFS group
-//     the policies agree on for a rekey) equals the scenario's expectation;
+//     of a rekey) equals the scenario's expectation;
 //   - the responder's view (ikelab's audit records, strongSwan's log)
 //     agrees with the initiator's on result, notification and suites;
 //   - tshark, given each exported key table in turn, decrypts every SK and
@@ -25,6 +25,15 @@
 //     error-level expert info, and sees the exchanges the outcome implies;
 //   - ESP sent through a strongSwan initiator's tunnel decrypts with the
 //     ikelab responder's esp_sa rows and passes its ICV check;
+//   - PFS on rekey (rekey.go): in strongSwan → ikelab runs that establish
+//     a child SA, strongSwan rekeys it (swanctl --rekey), then the ikelab
+//     responder does (responder rekey); after each, strongSwan's new child
+//     SA shows the expected group, the responder's audit has a
+//     child_rekeyed record with its SPIs, every CREATE_CHILD_SA message
+//     decrypts and carries a KE payload of that group, and an ICMP echo
+//     through the new child SA decrypts with ikelab's keys. The other
+//     ways cannot rekey (cmd/initiator neither starts nor answers
+//     CREATE_CHILD_SA) and the report says so;
 //   - both ikelab programs say loudly that key export is on.
 //
 // The runner writes a report: report.md, a self-contained report.html (inline

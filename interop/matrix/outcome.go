@@ -44,9 +44,12 @@ type Outcome struct {
 	// "IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048".
 	IKE string `json:"ike,omitempty"`
 	ESP string `json:"esp,omitempty"`
-	// PFS is the key exchange group a rekey of the child SA would use, as
-	// client and server policy agree on it ("none" without PFS). No rekey
-	// runs yet (issue 9), so it comes from the policy engine, not the wire.
+	// PFS is the key exchange group of a rekey of the child SA ("none"
+	// without PFS; RFC 7296, Section 1.3.3). Expected: the group client
+	// and server policy agree on (the scenario table's test computes it
+	// with the policy engine). Observed: the group strongSwan shows for
+	// the child SAs that rekeys made, whose KE payloads the wire check
+	// reads too; empty where no rekey can run (Row.Rekey says why).
 	PFS string `json:"pfs,omitempty"`
 	// Insecure is set when a negotiated algorithm is weak (crypto.IsWeak:
 	// 3DES, SHA-1, MODP_1024, ...).
@@ -207,38 +210,4 @@ func weakIn(suites ...string) ([]string, error) {
 		}
 	}
 	return weak, nil
-}
-
-// agreedPFS is the group a child SA rekey with PFS would use between this
-// client and this policy: the client's ESP proposals with their key
-// exchange transforms, selected by the policy as a CREATE_CHILD_SA
-// responder would (RFC 7296, Section 1.3.1), with the KE payload of the
-// client's first group. "none" when the client asks for no PFS.
-func agreedPFS(prof *profile.Profile, pol *policy.Policy) (string, error) {
-	var offered []wire.Proposal
-	group := wire.KE_NONE
-	for _, s := range prof.ESP {
-		ps, err := policy.ParseProposals(wire.ProtoESP, s)
-		if err != nil {
-			return "", err
-		}
-		for _, p := range ps {
-			if group == wire.KE_NONE && len(p.KE) > 0 {
-				group = p.KE[0].ID
-			}
-			offered = append(offered, p.Wire(uint8(len(offered)+1), []byte{0, 0, 0, 1}))
-		}
-	}
-	if group == wire.KE_NONE {
-		return "none", nil
-	}
-	c, err := pol.SelectESP(offered, true, group)
-	if err != nil {
-		return "", fmt.Errorf("matrix: no rekey with PFS %s under policy %s: %w",
-			wire.TransformName(wire.TransformKE, group), pol.Name, err)
-	}
-	if c.KE == (policy.Algorithm{}) {
-		return "none", nil
-	}
-	return c.KE.String(), nil
 }

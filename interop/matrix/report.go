@@ -40,9 +40,12 @@ type Row struct {
 	// Problems lists every failed check: expected against observed, the
 	// two sides' views against each other, the wire. Empty means passed.
 	Problems []string `json:"problems,omitempty"`
-	// Notes are what the run could not check or reproduce (a pending
-	// check, strongSwan's limits as a Windows stand-in).
+	// Notes are what the run could not check or reproduce (strongSwan's
+	// limits as a Windows stand-in).
 	Notes []string `json:"notes,omitempty"`
+	// Rekey is what the run proved about PFS on rekey, or why it could
+	// not rekey.
+	Rekey RekeyCheck `json:"pfs_on_rekey"`
 	// Wire is what tshark made of the capture.
 	Wire WireCheck `json:"wire"`
 
@@ -81,6 +84,10 @@ type WireCheck struct {
 	// decrypted with the esp_sa table and whose ICV it found correct.
 	ESPPackets  int `json:"esp_packets"`
 	ESPVerified int `json:"esp_verified"`
+	// RekeyKE lists, for each CREATE_CHILD_SA message in frame order, the
+	// group of the KE payload tshark found in it after decryption ("none"
+	// for none).
+	RekeyKE []string `json:"rekey_ke,omitempty"`
 }
 
 // Summary is the wire check in a few words.
@@ -91,6 +98,15 @@ func (w WireCheck) Summary() string {
 	}
 	if w.ESPPackets > 0 {
 		s += fmt.Sprintf(", %d/%d ESP decrypted+ICV ok", w.ESPVerified, w.ESPPackets)
+	}
+	if len(w.RekeyKE) > 0 {
+		var groups []string
+		for _, g := range w.RekeyKE {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+		s += fmt.Sprintf(", KE in %d CREATE_CHILD_SA msgs: %s", len(w.RekeyKE), strings.Join(groups, ", "))
 	}
 	if w.Malformed > 0 || len(w.ExpertErrors) > 0 {
 		s += fmt.Sprintf(", %d malformed, %d expert errors", w.Malformed, len(w.ExpertErrors))
@@ -180,16 +196,9 @@ func orDash(s string) string {
 	return s
 }
 
-// pfsText is the PFS group, marked when the rekey check is pending.
-func pfsText(row *Row) string {
-	if row.Observed.PFS == "" {
-		return "–"
-	}
-	if row.Scenario.Pending != "" {
-		return row.Observed.PFS + " (rekey pending issue 9)"
-	}
-	return row.Observed.PFS
-}
+// pfsText is the PFS on rekey cell: "verified (MODP_2048)", "not
+// applicable: <reason>", or "not verified".
+func pfsText(row *Row) string { return row.Rekey.String() }
 
 func insecureText(o Outcome) string {
 	if o.Insecure {
@@ -246,9 +255,6 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- **%s**: %s. Expected: %s. %s", s.ID, s.Title, s.Expect.Detail(), s.Explain)
 		if ps := s.Client.PowerShell(); ps != "" {
 			fmt.Fprintf(&b, " Client: `%s`.", ps)
-		}
-		if s.Pending != "" {
-			fmt.Fprintf(&b, " *%s.*", s.Pending)
 		}
 		b.WriteString("\n")
 	}
@@ -353,7 +359,7 @@ pre { background: #f4f4f4; padding: .6em; overflow-x: auto; }
 <td>{{$r.Observed.Summary}}{{if and $r.Error (not $r.Observed.Notify)}}<br><span class="muted">{{$r.Error}}</span>{{end}}</td>
 <td class="suite">{{suite $r.Observed.IKE}}</td>
 <td class="suite">{{suite $r.Observed.ESP}}</td>
-<td class="suite">{{suite $r.Observed.PFS}}{{if and $r.Observed.PFS $r.Scenario.Pending}}<br><span class="muted">rekey pending issue 9</span>{{end}}</td>
+<td>{{if $r.Rekey.Verified}}<span class="ok">{{$r.Rekey}}</span>{{else if $r.Rekey.NotApplicable}}<span class="muted">{{$r.Rekey}}</span>{{else}}<span class="bad">{{$r.Rekey}}</span>{{end}}</td>
 <td>{{if $r.Observed.Insecure}}<span class="insecure">INSECURE</span>{{else}}no{{end}}</td>
 <td>{{$r.Wire.Summary}}</td>
 <td class="files"><ul class="files">{{if $r.Capture}}<li><a href="{{$r.Capture}}">capture.pcapng</a></li>{{end}}{{range $r.Keys}}<li><a href="{{.}}">{{base .}}</a></li>{{end}}{{range $r.Logs}}<li><a href="{{.}}">{{base .}}</a></li>{{end}}</ul></td>
@@ -364,7 +370,7 @@ pre { background: #f4f4f4; padding: .6em; overflow-x: auto; }
 <h2>Scenarios</h2>
 <dl>
 {{range .Scenarios}}<dt id="s-{{.ID}}">{{.ID}}: {{.Title}}</dt>
-<dd>Expected: {{.Expect.Detail}}. {{.Explain}}{{if .Client.PowerShell}}<br>Client: <code>{{.Client.PowerShell}}</code>{{end}}{{if .Pending}}<br><i>{{.Pending}}.</i>{{end}}</dd>
+<dd>Expected: {{.Expect.Detail}}. {{.Explain}}{{if .Client.PowerShell}}<br>Client: <code>{{.Client.PowerShell}}</code>{{end}}</dd>
 {{end}}</dl>
 {{if .Notes}}<h2>Notes</h2>
 <ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}

@@ -27,11 +27,13 @@ func sampleReport() *Report {
 		Keys:    []string{"runs/a--strongswan-ikelab/ikev2_decryption_table", "runs/a--strongswan-ikelab/esp_sa"},
 		Logs:    []string{"runs/a--strongswan-ikelab/charon.log"},
 		Wire:    WireCheck{Tables: []string{"responder"}, Messages: 10, SK: 8, Verified: 8, ESPPackets: 1, ESPVerified: 1},
-		Notes:   []string{"strongSwan cannot send Windows' vendor IDs"}, Duration: 2 * time.Second}
+		Notes:   []string{"strongSwan cannot send Windows' vendor IDs"}, Duration: 2 * time.Second,
+		Rekey: RekeyCheck{Rekeys: []Rekey{{By: "strongSwan", Group: "none"}, {By: "ikelab", Group: "none"}}, Verified: true}}
 	fail := &Row{Scenario: &scs[0], Way: IkelabToIkelab, ScenarioID: scs[0].ID, WayName: IkelabToIkelab.String(),
 		Expected: scs[0].Expect, Observed: Outcome{Result: Failed}, Error: "no answer <from> a|b",
 		Problems: []string{`expected != observed: result: want "refused", got "failed" <script>x</script> | pipe`},
-		Dir:      "runs/b--ikelab-ikelab", Capture: "runs/b--ikelab-ikelab/capture.pcapng"}
+		Dir:      "runs/b--ikelab-ikelab", Capture: "runs/b--ikelab-ikelab/capture.pcapng",
+		Rekey: RekeyCheck{NotApplicable: "no child SA to rekey, the connection was not established"}}
 	return &Report{Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 42 * time.Second,
 		Tools: []string{"TShark 4.0.17"}, Rows: []*Row{pass, fail}}
 }
@@ -59,6 +61,8 @@ func TestReportHTMLIsSelfContained(t *testing.T) {
 	assert.Contains(t, page, "&lt;script&gt;x&lt;/script&gt;")
 	assert.Contains(t, page, "INSECURE", "the windows-default row is flagged")
 	assert.Contains(t, page, "1 of 2")
+	assert.Contains(t, page, `<span class="ok">verified (none)</span>`)
+	assert.Contains(t, page, `<span class="muted">not applicable: no child SA to rekey, the connection was not established</span>`)
 	// Rows come in matrix order whatever the order they were added in.
 	assert.Less(t, strings.Index(page, `id="win10-default-vs-recommended--ikelab-ikelab"`),
 		strings.Index(page, `id="win10-default-vs-windows-default--strongswan-ikelab"`))
@@ -85,6 +89,8 @@ func TestReportMarkdown(t *testing.T) {
 	assert.Contains(t, rows[1], "[capture](runs/a--strongswan-ikelab/capture.pcapng)")
 	assert.Contains(t, rows[1], "[esp_sa](runs/a--strongswan-ikelab/esp_sa)")
 	assert.Contains(t, rows[1], "**INSECURE**")
+	assert.Contains(t, rows[1], "| verified (none) |", "the PFS on rekey column")
+	assert.Contains(t, rows[0], "| not applicable: no child SA to rekey, the connection was not established |")
 	assert.Contains(t, md, "1 of 2 runs passed")
 	assert.Contains(t, md, "WIRESHARK_CONFIG_DIR=")
 }
@@ -101,16 +107,20 @@ func TestReportWrite(t *testing.T) {
 	require.NoError(t, err)
 	var back struct {
 		Rows []struct {
-			Scenario string   `json:"scenario"`
-			Way      string   `json:"way"`
-			Observed Outcome  `json:"observed"`
-			Problems []string `json:"problems"`
+			Scenario string     `json:"scenario"`
+			Way      string     `json:"way"`
+			Observed Outcome    `json:"observed"`
+			Problems []string   `json:"problems"`
+			Rekey    RekeyCheck `json:"pfs_on_rekey"`
 		} `json:"rows"`
 	}
 	require.NoError(t, json.Unmarshal(data, &back))
 	require.Len(t, back.Rows, 2)
 	assert.Equal(t, "win10-default-vs-windows-default", back.Rows[0].Scenario)
 	assert.True(t, back.Rows[0].Observed.Insecure)
+	assert.True(t, back.Rows[0].Rekey.Verified)
+	assert.Len(t, back.Rows[0].Rekey.Rekeys, 2)
+	assert.NotEmpty(t, back.Rows[1].Rekey.NotApplicable)
 	assert.NotEmpty(t, back.Rows[1].Problems)
 }
 

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -182,4 +183,38 @@ func TestWindowsErrors(t *testing.T) {
 	assert.Equal(t, 809, windowsError(win, "", true))
 	assert.Zero(t, windowsError(win, "", false))
 	assert.Zero(t, windowsError(plain, "NO_PROPOSAL_CHOSEN", false))
+}
+
+// agreedPFS is the group a child SA rekey with PFS would use between this
+// client and this policy: the client's ESP proposals with their key
+// exchange transforms, selected by the policy as a CREATE_CHILD_SA
+// responder would (RFC 7296, Section 1.3.1), with the KE payload of the
+// client's first group. "none" when the client asks for no PFS.
+func agreedPFS(prof *profile.Profile, pol *policy.Policy) (string, error) {
+	var offered []wire.Proposal
+	group := wire.KE_NONE
+	for _, s := range prof.ESP {
+		ps, err := policy.ParseProposals(wire.ProtoESP, s)
+		if err != nil {
+			return "", err
+		}
+		for _, p := range ps {
+			if group == wire.KE_NONE && len(p.KE) > 0 {
+				group = p.KE[0].ID
+			}
+			offered = append(offered, p.Wire(uint8(len(offered)+1), []byte{0, 0, 0, 1}))
+		}
+	}
+	if group == wire.KE_NONE {
+		return "none", nil
+	}
+	c, err := pol.SelectESP(offered, true, group)
+	if err != nil {
+		return "", fmt.Errorf("matrix: no rekey with PFS %s under policy %s: %w",
+			wire.TransformName(wire.TransformKE, group), pol.Name, err)
+	}
+	if c.KE == (policy.Algorithm{}) {
+		return "none", nil
+	}
+	return c.KE.String(), nil
 }

@@ -3,7 +3,6 @@ package matrix
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +62,17 @@ key_export:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("matrix: %v", err)
 	}
-	r.responder = lab.StartProcess(t, r.server, "ikelab-responder", r.e.responderBin, "run", "--config", cfgPath, "--debug")
+	// A control socket of the run's own, for responder sas and rekey (a
+	// unix socket path has at most 107 octets, which t.TempDir's long
+	// names can exceed).
+	ctlDir, err := os.MkdirTemp("", "ikelab-matrix-")
+	if err != nil {
+		t.Fatalf("matrix: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(ctlDir) })
+	r.control = filepath.Join(ctlDir, "control.sock")
+	r.responder = lab.StartProcess(t, r.server, "ikelab-responder", r.e.responderBin, "run", "--config", cfgPath,
+		"--control", r.control, "--debug")
 	r.responder.WaitOutput(t, "responder listening", 10*time.Second)
 	if !strings.Contains(r.responder.Output(), keyExportBanner) {
 		r.problem("the responder exports keys without saying %q in its log", keyExportBanner)
@@ -193,8 +202,15 @@ func (r *run) runStrongSwanInitiator() Outcome {
 	out, initErr := r.charon.Initiate(ctx, "net", "home")
 	v := parseCharonLog(r.charon.Log())
 	if v.ChildUp {
-		r.sendESP(ctx)
+		r.note("strongSwan → ikelab runs send one ICMP echo through the tunnel after IKE_AUTH and after " +
+			"each rekey; the ikelab responder negotiates only (no ESP on this kernel), so the server's " +
+			"kernel answers each ESP-in-UDP packet with ICMP port unreachable, which the capture shows")
+		r.ping()
+		r.rekeyChild()
 	}
+	// A fresh bound: the rekeys had their own.
+	ctx, cancel = withTimeout()
+	defer cancel()
 	if sas, err := r.charon.ListSAs(); err == nil && slices.ContainsFunc(sas, func(sa lab.IKESA) bool { return sa.Name == "home" }) {
 		if err := r.charon.Terminate(ctx, "home"); err != nil {
 			r.problem("deleting the strongSwan initiator's IKE SA: %v", err)
@@ -204,6 +220,9 @@ func (r *run) runStrongSwanInitiator() Outcome {
 	_ = os.WriteFile(filepath.Join(r.work, "charon.log"), []byte(log), 0o644)
 	v = parseCharonLog(log)
 	o := v.outcome(false)
+	// The group comes from the rekeys alone: IKE_AUTH's child SA has none
+	// (RFC 7296, Section 1.2).
+	o.PFS = r.row.Rekey.Group()
 	if (initErr == nil) != v.ChildUp {
 		r.problem("swanctl --initiate (error %v) and charon's log (CHILD_SA up: %v) disagree:\n%s", initErr, v.ChildUp, out)
 	}
@@ -213,16 +232,28 @@ func (r *run) runStrongSwanInitiator() Outcome {
 	return r.finish(o, o.Result == Failed)
 }
 
-// sendESP sends one ICMP echo through the strongSwan initiator's tunnel so
-// that the capture holds ESP for the esp_sa table to decrypt. The
-// responder negotiates only (no ESP data path on this kernel), so no reply
-// comes and ping's failure is expected.
-func (r *run) sendESP(ctx context.Context) {
+// ping sends one ICMP echo through the strongSwan initiator's tunnel so
+// that the capture holds ESP for the esp_sa table to decrypt, and notes
+// the outbound SPI of the child SA it went through (the ikelab
+// responder's inbound one), which checkESP looks for. The responder
+// negotiates only (no ESP data path on this kernel), so no reply comes and
+// ping's failure is expected.
+func (r *run) ping() {
+	if sas, err := r.charon.ListSAs(); err == nil {
+		for _, sa := range sas {
+			for _, c := range sa.Children {
+				// After a rekey strongSwan keeps the old child SA a few
+				// seconds as DELETED; traffic uses the installed one.
+				if sa.Name == "home" && c.Name == "net" && c.State == lab.ChildStateInstalled {
+					r.pingSPIs = append(r.pingSPIs, c.SPIOut)
+				}
+			}
+		}
+	}
+	ctx, cancel := withTimeout()
+	defer cancel()
 	_, _ = r.client.Run(ctx, "ping", "-n", "-c", "1", "-W", "0.3", serverTSAddr)
 	r.espSent = true
-	r.note("strongSwan → ikelab runs send one ICMP echo through the tunnel; the ikelab responder " +
-		"negotiates only (no ESP on this kernel), so the server's kernel answers the ESP-in-UDP " +
-		"packet with ICMP port unreachable, which the capture shows")
 }
 
 func lastLine(s string) string {
@@ -242,6 +273,7 @@ type auditRecord struct {
 	Insecure     []string `json:"insecure"`
 	AuthMethod   string   `json:"auth_method"`
 	ClientFamily string   `json:"client_family"`
+	ChildSPIs    []string `json:"child_spis"`
 }
 
 func (r *run) audits() []auditRecord {

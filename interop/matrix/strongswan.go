@@ -133,9 +133,13 @@ func strongSwanLimits(prof *profile.Profile) string {
 
 // charonView is what a charon's log says about one connection attempt.
 type charonView struct {
-	// IKE and ESP are the last "selected proposal" lines, in strongSwan's
-	// notation.
+	// IKE is the last IKE "selected proposal" line and ESP the first ESP
+	// one, that of the IKE_AUTH child SA, in strongSwan's notation.
+	// RekeyESP are the later ESP ones, of CREATE_CHILD_SA rekeys, which
+	// name the PFS group ("ESP:AES_CBC_128/HMAC_SHA2_256_128/MODP_2048/
+	// NO_EXT_SEQ").
 	IKE, ESP string
+	RekeyESP []string
 	// IKEUp and ChildUp are set once an IKE SA or a CHILD SA was
 	// established.
 	IKEUp, ChildUp bool
@@ -165,10 +169,13 @@ func parseCharonLog(log string) charonView {
 	var v charonView
 	for _, line := range strings.Split(log, "\n") {
 		if m := selectedRE.FindStringSubmatch(line); m != nil {
-			if strings.HasPrefix(m[1], "IKE:") {
+			switch {
+			case strings.HasPrefix(m[1], "IKE:"):
 				v.IKE = m[1]
-			} else {
+			case v.ESP == "":
 				v.ESP = m[1]
+			default:
+				v.RekeyESP = append(v.RekeyESP, m[1])
 			}
 		}
 		if strings.Contains(line, "IKE_SA ") && strings.Contains(line, " established between ") {
