@@ -33,6 +33,9 @@ type Audit struct {
 	ESPChosen  string   `json:"esp_chosen,omitempty"`
 	Insecure   []string `json:"insecure,omitempty"` // weak algorithms in use
 	KEGroup    string   `json:"ke_group,omitempty"`
+	// PFSGroup is the key exchange of the last child SA made with
+	// CREATE_CHILD_SA (none in IKE_AUTH).
+	PFSGroup string `json:"pfs_group,omitempty"`
 
 	AuthMethod  string          `json:"auth_method,omitempty"`
 	PeerID      string          `json:"peer_id,omitempty"`

@@ -102,6 +102,9 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		}
 		out = append(out, &wire.KE{Group: c.KE.ID, Data: priv.Public()})
 	}
+	if r.pfs {
+		s.audit.PFSGroup = wire.TransformName(wire.TransformKE, c.KE.ID)
+	}
 	encrBits := c.Encr.KeyBits
 	keys, err := crypto.DeriveChildKeys(s.prf, s.keys.SKd, gir, r.ni, r.nr, c.Encr.ID, encrBits, c.Integ.ID)
 	if err != nil {

@@ -278,6 +278,7 @@ func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []by
 		a := *s.audit
 		a.Time, a.Event, a.Result = s.e.cfg.now(), "child_rekeyed", "ok"
 		a.Reason = "rekeyed by the responder (lifetime)"
+		a.PFSGroup = wire.TransformName(wire.TransformKE, c.KE.ID)
 		a.ChildSPIs = []string{spiString(child.SPIIn) + "_i", spiString(child.SPIOut) + "_o"}
 		s.e.cfg.Audit(&a)
 	}

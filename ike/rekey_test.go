@@ -184,3 +184,15 @@ func TestResponderRekeysOnLifetime(t *testing.T) {
 		t.Fatal("no delete sent")
 	}
 }
+
+func TestRekeyAuditNamesPFSGroup(t *testing.T) {
+	h, s := established(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ps, _ := childRekeyPayloads(t, h.mem.Children()[0].SPIOut, wire.MODP_2048, peerTS, anyTS)
+	_, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
+	require.NoError(t, err)
+	a := h.audit("child_rekeyed")
+	require.NotNil(t, a)
+	assert.Equal(t, "MODP_2048", a.PFSGroup)
+}
