@@ -15,10 +15,13 @@ FUZZTIME=${FUZZTIME:-20s}
 what=${1:-all}
 
 # Debian packages the tests use: tshark dissects what we send, strongSwan is
-# the interop peer, iproute2/nftables build the lab networks.
+# the interop peer, iproute2/nftables build the lab networks, FreeRADIUS is
+# the RADIUS server of the EAP relay tests, QEMU and busybox boot Debian's
+# kernel for the XFRM test (this host kernel has no ESP).
 PACKAGES=(tshark strongswan-charon strongswan-swanctl strongswan-pki
 	libstrongswan-extra-plugins libcharon-extra-plugins
-	iproute2 nftables iputils-ping freeradius)
+	iproute2 nftables iputils-ping freeradius
+	qemu-system-x86 busybox-static xz-utils)
 
 install_packages() {
 	local missing=()

@@ -114,6 +114,12 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 	if err != nil {
 		return nil, nil, notifyErr(wire.TEMPORARY_FAILURE, err, "allocating an SPI")
 	}
+	installed := false
+	defer func() {
+		if !installed {
+			s.releaseSPI(spiIn)
+		}
+	}()
 	mode := sa.Tunnel
 	if r.transport {
 		mode = sa.Transport
@@ -126,8 +132,9 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		// what the peer sends us comes first.
 		EncKeyIn: keys.EncrI, IntegKeyIn: keys.IntegI, EncKeyOut: keys.EncrR, IntegKeyOut: keys.IntegR,
 		LocalTS: tsr, RemoteTS: tsi, Created: s.e.cfg.now(),
-		HardLife: s.e.cfg.Policy.ChildLifetime, HardBytes: s.e.cfg.Policy.ChildLifeBytes,
+		HardBytes: s.e.cfg.Policy.ChildLifeBytes,
 	}
+	child.SoftLife, child.HardLife = s.childLifetimes()
 	if r.rekey != nil {
 		// The replacement keeps its predecessor's kernel identity so
 		// that policies stay in place (RFC 7296, Section 2.8: install the
@@ -136,8 +143,9 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 	}
 	if err := s.e.cfg.Installer.Install(child); err != nil {
 		// strongSwan answers a failed install with NO_PROPOSAL_CHOSEN.
-		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "installing the CHILD_SA failed")
+		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "installing the CHILD_SA failed: %v", err)
 	}
+	installed = true
 	s.children = append(s.children, child)
 	s.scheduleRekey(child)
 	s.exportESPKeys(child)

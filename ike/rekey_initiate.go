@@ -24,17 +24,35 @@ type rekeyState struct {
 	ourNew              *sa.Child
 }
 
-// scheduleRekey arms a child SA's lifetime timers: rekey at the policy's
-// lifetime less up to 10% jitter (so that both ends rarely collide), and a
-// hard delete 10% after the lifetime if no rekey happened (strongSwan's
-// rekey_time, rand_time and life_time defaults).
-func (s *ikeSA) scheduleRekey(c *sa.Child) {
+// childLifetimes are a new child SA's soft and hard lifetimes: rekey at
+// the policy's lifetime less up to 10% jitter (so that both ends rarely
+// collide), and delete 10% after the lifetime if no rekey happened
+// (strongSwan's rekey_time, rand_time and life_time defaults). The kernel
+// gets the same values, so its expire events and our timers agree.
+func (s *ikeSA) childLifetimes() (soft, hard time.Duration) {
 	life := s.e.cfg.Policy.ChildLifetime
 	if life <= 0 {
-		return
+		return 0, 0
 	}
 	jitter := time.Duration(mrand.Int64N(int64(life)/10 + 1))
-	soft, hard := life-jitter, life+life/10
+	return life - jitter, life + life/10
+}
+
+// releaseSPI gives an unused SPI back to an installer that wants it.
+func (s *ikeSA) releaseSPI(spi uint32) {
+	if r, ok := s.e.cfg.Installer.(sa.SPIReleaser); ok {
+		if err := r.ReleaseSPI(s.local.Addr(), s.remote.Addr(), spi); err != nil {
+			s.log("releasing SPI %08x: %v", spi, err)
+		}
+	}
+}
+
+// scheduleRekey arms a child SA's lifetime timers from its lifetimes.
+func (s *ikeSA) scheduleRekey(c *sa.Child) {
+	soft, hard := c.SoftLife, c.HardLife
+	if soft <= 0 {
+		return
+	}
 	// The timers find the child by SPI: an IKE SA rekey may have moved it.
 	spi, e := c.SPIIn, s.e
 	c.SetTimers(
@@ -200,10 +218,11 @@ func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []by
 	fail := func(format string, args ...any) {
 		s.log("CHILD_SA rekey of %08x_i failed: %s", old.SPIIn, fmt.Sprintf(format, args...))
 		delete(s.rekeying, old)
-		s.e.cfg.Installer.Remove(&sa.Child{SPIIn: spi})
+		s.releaseSPI(spi)
 	}
 	if n := notifyError(inner); n != nil {
 		if g, ok := n.KEGroup(); ok && priv != nil && g != priv.Alg().ID {
+			s.releaseSPI(spi)
 			s.log("peer wants %s for PFS, retrying", wire.TransformName(wire.TransformKE, g))
 			s.queue = append(s.queue, func() { s.initiateChildRekey(old, g) })
 			return
@@ -263,8 +282,9 @@ func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []by
 		Encr: c.Encr.ID, EncrKeyBits: c.Encr.KeyBits, Integ: c.Integ.ID, ESN: c.ESN.ID == wire.ESN_YES,
 		EncKeyOut: keys.EncrI, IntegKeyOut: keys.IntegI, EncKeyIn: keys.EncrR, IntegKeyIn: keys.IntegR,
 		LocalTS: tsi.Selectors, RemoteTS: tsr.Selectors, Created: s.e.cfg.now(),
-		HardLife: old.HardLife, HardBytes: old.HardBytes,
+		HardBytes: old.HardBytes,
 	}
+	child.SoftLife, child.HardLife = s.childLifetimes()
 	if err := s.e.cfg.Installer.Install(child); err != nil {
 		fail("installing: %v", err)
 		return

@@ -101,6 +101,13 @@ type Installer interface {
 	Remove(c *Child) error
 }
 
+// An SPIReleaser gives back an SPI from AllocSPI that no child SA used (a
+// negotiation that failed after the SPI was chosen). Installers whose
+// SPIs are kernel objects implement it; the engine calls it when it can.
+type SPIReleaser interface {
+	ReleaseSPI(local, remote netip.Addr, spi uint32) error
+}
+
 // SetTimers keeps the rekey and expiry timers of the child SA so that they
 // can be stopped with it.
 func (c *Child) SetTimers(ts ...*time.Timer) {

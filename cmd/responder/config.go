@@ -22,10 +22,11 @@ import (
 	"github.com/ikelab/ikelab/ike/trust"
 	"github.com/ikelab/ikelab/ike/wire"
 	"github.com/ikelab/ikelab/internal/pemfile"
+	"github.com/ikelab/ikelab/xfrm"
 )
 
 // Config is the responder's configuration file (YAML). Every field is
-// optional except where noted; see docs/config.md for a full example.
+// optional except where noted; docs/config.md shows every key.
 type Config struct {
 	// Listen is the address, or list of addresses, to listen on (default
 	// 0.0.0.0: all IPv4; add "::" for all IPv6).
@@ -57,6 +58,11 @@ type Config struct {
 	NBNS []string `yaml:"nbns"`
 	// LocalTS are the networks behind the responder (default everything).
 	LocalTS []string `yaml:"local_ts"`
+
+	// XFRM says whether child SAs go into the kernel: required (refuse to
+	// start without kernel ESP), auto (the default: use the kernel when it
+	// can, else negotiate only) or off (negotiate only).
+	XFRM string `yaml:"xfrm"`
 
 	// DPD is the dead peer detection interval (default 30s; 0s disables).
 	DPD *time.Duration `yaml:"dpd"`
@@ -269,6 +275,9 @@ func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ik
 	ec.DPDInterval = 30 * time.Second
 	if c.DPD != nil {
 		ec.DPDInterval = *c.DPD
+	}
+	if _, err := xfrm.ParseMode(c.XFRM); err != nil {
+		bad("xfrm", "%v", err)
 	}
 	ec.FragmentSize = c.FragmentSize
 	ec.RetransmitTimeout, ec.RetransmitTries = c.RetransmitTimeout, c.RetransmitTries

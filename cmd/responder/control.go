@@ -17,6 +17,7 @@ import (
 
 	"github.com/ikelab/ikelab/ike"
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/xfrm"
 )
 
 // defaultControl is where `responder run` listens for `responder sas` and
@@ -37,7 +38,7 @@ type controlResponse struct {
 }
 
 // serveControl answers control requests until the listener closes.
-func serveControl(ln net.Listener, e *ike.Engine, log *slog.Logger) {
+func serveControl(ln net.Listener, e *ike.Engine, x *xfrm.Installer, log *slog.Logger) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -51,15 +52,19 @@ func serveControl(ln net.Listener, e *ike.Engine, log *slog.Logger) {
 				json.NewEncoder(c).Encode(controlResponse{Error: "bad request: " + err.Error()})
 				return
 			}
-			json.NewEncoder(c).Encode(handleControl(req, e, log))
+			json.NewEncoder(c).Encode(handleControl(req, e, x, log))
 		}()
 	}
 }
 
-func handleControl(req controlRequest, e *ike.Engine, log *slog.Logger) controlResponse {
+func handleControl(req controlRequest, e *ike.Engine, x *xfrm.Installer, log *slog.Logger) controlResponse {
 	switch req.Cmd {
 	case "sas":
-		return controlResponse{SAs: e.SAs()}
+		sas := e.SAs()
+		if x != nil {
+			addCounters(sas, x)
+		}
+		return controlResponse{SAs: sas}
 	case "rekey-child":
 		spi, err := strconv.ParseUint(strings.TrimSuffix(req.SPI, "_i"), 16, 32)
 		if err != nil {
@@ -84,6 +89,26 @@ func handleControl(req controlRequest, e *ike.Engine, log *slog.Logger) controlR
 		return controlResponse{}
 	}
 	return controlResponse{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+}
+
+// addCounters fills in the kernel's byte and packet counters of each
+// child SA (inbound state: SPIIn, outbound: SPIOut).
+func addCounters(sas []ike.Status, x *xfrm.Installer) {
+	for i := range sas {
+		for j := range sas[i].Children {
+			c := &sas[i].Children[j]
+			if in, err := strconv.ParseUint(c.SPIIn, 16, 32); err == nil {
+				if k, err := x.Counters(uint32(in)); err == nil {
+					c.BytesIn, c.PacketsIn = k.Bytes, k.Packets
+				}
+			}
+			if out, err := strconv.ParseUint(c.SPIOut, 16, 32); err == nil {
+				if k, err := x.Counters(uint32(out)); err == nil {
+					c.BytesOut, c.PacketsOut = k.Bytes, k.Packets
+				}
+			}
+		}
+	}
 }
 
 // listenControl opens the control socket, replacing a stale one.
@@ -145,8 +170,8 @@ func runSAs(args []string, stdout, stderr io.Writer) int {
 	for _, s := range resp.SAs {
 		fmt.Fprintf(w, "IKE %s_i %s_r\t%s\t%s <-> %s\t%s\t%s\n", s.SPIi, s.SPIr, s.State, s.Local, s.Remote, s.PeerID, s.Proposal)
 		for _, c := range s.Children {
-			fmt.Fprintf(w, "  ESP %s_i %s_o\t%s\t%s %s\t%s === %s\n", c.SPIIn, c.SPIOut, c.Mode, c.Encr, c.Integ,
-				strings.Join(c.LocalTS, ","), strings.Join(c.RemoteTS, ","))
+			fmt.Fprintf(w, "  ESP %s_i %s_o\t%s\t%s %s\t%s === %s\t%d/%d bytes in/out\n", c.SPIIn, c.SPIOut, c.Mode, c.Encr, c.Integ,
+				strings.Join(c.LocalTS, ","), strings.Join(c.RemoteTS, ","), c.BytesIn, c.BytesOut)
 		}
 	}
 	w.Flush()

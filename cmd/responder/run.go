@@ -7,9 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 
 	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/xfrm"
 )
 
 // labConfig is the built-in lab default, written next to the lab PKI on
@@ -76,6 +80,18 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "responder: %v\n", err)
 		return 1
 	}
+	// The kernel installer: a clear refusal when xfrm: required and the
+	// kernel cannot do ESP, a warning and negotiate-only under auto.
+	mode, _ := xfrm.ParseMode(c.XFRM)
+	x, err := xfrm.Start(mode, xfrm.Options{Log: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "responder: %v\n", err)
+		return 1
+	}
+	if x != nil {
+		ec.Installer = x
+		defer x.Close()
+	}
 	udp, err := ike.ListenUDP(listen, c.Port, c.NATTPort)
 	if err != nil {
 		fmt.Fprintf(stderr, "responder: %v\n", err)
@@ -93,14 +109,31 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			log.Warn(fmt.Sprintf("no control socket: %v", err))
 		} else {
 			defer ln.Close()
-			go serveControl(ln, eng, log)
+			go serveControl(ln, eng, x, log)
 		}
+	}
+	stopProfile, err := startCPUProfile(os.Getenv("IKELAB_CPUPROFILE"))
+	if err != nil {
+		log.Warn(fmt.Sprintf("no CPU profile: %v", err))
+	}
+	defer stopProfile()
+	if x != nil {
+		// Kernel lifetimes: soft expiry rekeys, hard expiry deletes.
+		go func() {
+			for e := range x.Expires() {
+				eng.ChildExpired(e.SPIIn, e.Hard)
+			}
+		}()
 	}
 	log.Info(fmt.Sprintf("responder listening on %s (policy %s), config %s", listen, ec.Policy.Name, *cfgPath))
 	udp.Serve(eng)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
+	stopProfile() // the profile covers serving, not the deletes below
+	if err := writeHeapProfile(os.Getenv("IKELAB_MEMPROFILE")); err != nil {
+		log.Warn(fmt.Sprintf("no heap profile: %v", err))
+	}
 	log.Info("shutting down: deleting IKE SAs")
 	eng.Close()
 	udp.Close()
@@ -149,4 +182,46 @@ func (c *Config) outputs(ec *ike.Config, stdout io.Writer, log *slog.Logger) ([]
 // path of its config.
 func ensureLab(dir string, out io.Writer) (string, error) {
 	return initLab(labOptions(dir), out)
+}
+
+// startCPUProfile writes a pprof CPU profile to path (the environment's
+// IKELAB_CPUPROFILE; performance work, see docs/performance.md) until
+// stop is called; stop may be called more than once. An empty path
+// profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}, err
+	}
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}), nil
+}
+
+// writeHeapProfile writes a pprof heap profile, after a garbage
+// collection, to path (the environment's IKELAB_MEMPROFILE): taken at
+// shutdown before the SAs are deleted, it shows what the established SAs
+// hold. An empty path writes nothing.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
