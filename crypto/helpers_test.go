@@ -10,33 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
-// corpusDir returns the shared third-party corpus, <repo root>/../shared/corpus,
-// or skips the test: the GPL-licensed vectors live only there.
+// corpusDir returns ../shared/corpus or skips the test.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err == nil {
-				return c
-			}
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	if _, err := os.Stat("/work/shared/corpus"); err == nil {
-		return "/work/shared/corpus"
-	}
-	t.Skip("needs the shared test corpus at <repo root>/../shared/corpus (GPL vectors are not copied into testdata)")
-	return ""
+	return corpus.Dir(t)
 }
 
 // section is one "[name]" block of a vector file: "key = value" lines, with

@@ -9,38 +9,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
-// findCorpus returns <repo root>/../shared/corpus, or "" and why not.
-func findCorpus() (dir, why string) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err.Error()
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", "corpus not found: no go.mod above the working directory"
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(c, "README.md")); err != nil {
-		return "", "corpus not found at " + c
-	}
-	return c, ""
-}
+// findCorpus is corpus.Find.
+func findCorpus() (dir, why string) { return corpus.Find() }
 
+// corpusDir returns ../shared/corpus or skips the test.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir, why := findCorpus()
-	if dir == "" {
-		t.Skip(why)
-	}
-	return dir
+	return corpus.Dir(t)
 }
 
 // corpusCaptures returns the capture files under the corpus.

@@ -2,39 +2,19 @@ package policy
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ikelab/ikelab/ike/capture"
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
-// corpusDir finds ../shared/corpus beside the repository root (the
-// directory holding go.mod), where the third-party captures live; they are
-// read in place, not copied, because several are GPL.
+// corpusDir returns ../shared/corpus or skips the test.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory, so no ../shared/corpus to read")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("needs the test corpus at %s: %v", c, err)
-	}
-	return c
+	return corpus.Dir(t)
 }
 
 // exchange is one IKE_SA_INIT request or response of a capture.

@@ -12,40 +12,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
-// findCorpus returns <repo root>/../shared/corpus, where the third-party
-// captures live (../shared/corpus/README.md), or "" and why not.
-func findCorpus() (dir, why string) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err.Error()
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", "corpus not found: no go.mod above the working directory"
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(c, "README.md")); err != nil {
-		return "", "corpus not found at " + c
-	}
-	return c, ""
-}
+// findCorpus is corpus.Find, for fuzz seeding outside a test.
+func findCorpus() (dir, why string) { return corpus.Find() }
 
-// corpusDir returns the corpus directory or skips the test.
+// corpusDir returns ../shared/corpus or skips the test.
 func corpusDir(tb testing.TB) string {
 	tb.Helper()
-	dir, why := findCorpus()
-	if dir == "" {
-		tb.Skip(why)
-	}
-	return dir
+	return corpus.Dir(tb)
 }
 
 func unhex(tb testing.TB, s string) []byte {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
 func spi(s string) wire.SPI {
@@ -218,25 +219,8 @@ func TestReadCorpusTables(t *testing.T) {
 	}
 }
 
+// corpusDir returns ../shared/corpus or skips the test.
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("corpus not found: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(c, "README.md")); err != nil {
-		t.Skipf("corpus not found at %s", c)
-	}
-	return c
+	return corpus.Dir(t)
 }

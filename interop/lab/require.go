@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ikelab/ikelab/internal/corpus"
 )
 
 // RequireRoot skips the test unless it runs as root. Network namespaces,
@@ -120,19 +122,5 @@ func RepoRoot() (string, error) {
 // it is read in place.
 func CorpusDir(t testing.TB) string {
 	t.Helper()
-	var tried []string
-	if root, err := RepoRoot(); err == nil {
-		dir := filepath.Join(root, "..", "shared", "corpus")
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			return dir
-		}
-		tried = append(tried, dir)
-	}
-	const fallback = "/work/shared/corpus"
-	if fi, err := os.Stat(fallback); err == nil && fi.IsDir() {
-		return fallback
-	}
-	tried = append(tried, fallback)
-	t.Skipf("lab: test needs the shared corpus; not found at %s", strings.Join(tried, " or "))
-	return ""
+	return corpus.Dir(t)
 }
