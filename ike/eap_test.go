@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -62,4 +63,46 @@ func TestEAPMSCHAPv2(t *testing.T) {
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, wire.AUTHENTICATION_FAILED, re.Notify)
 	})
+}
+
+// TestInformationalDuringEAPEndsTheSA: RFC 7296, Section 2.21.2. An
+// initiator that gives up during EAP says AUTHENTICATION_FAILED in an
+// INFORMATIONAL; the half-open SA and its EAP conversation end at once.
+func TestInformationalDuringEAPEndsTheSA(t *testing.T) {
+	pki := labPKI(t)
+	cfg := certConfig(t, pki.RSA)
+	cfg.EAP = &eap.ServerConfig{Methods: []wire.EAPType{wire.EAPMSCHAPv2},
+		Users: map[string][16]byte{"carol": eap.NTHash("carol-password-123")}}
+	h := newHarness(t, cfg)
+	// Run IKE_SA_INIT and the first IKE_AUTH by hand: Connect would go on.
+	ic := InitiatorConfig{ID: &wire.ID{IDType: wire.ID_IPV4_ADDR, Data: clientAP.Addr().AsSlice()},
+		EAP: &eap.ClientConfig{Identity: "carol", Password: "x"}, Timeout: 300 * time.Millisecond}
+	ic.IKE, ic.ESP = proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048"), proposals(t, wire.ProtoESP, "aes128-sha256")
+	ic.defaults()
+	e := &Engine{cfg: Config{}}
+	e.cfg.setDefaults()
+	s := &Session{cfg: &ic, conn: h.p}
+	s.ikeSA.e, s.initiator = e, true
+	s.local, s.remote = h.p.Addrs()
+	s.spii = wire.SPI{1, 2, 3, 4, 5, 6, 7, 8}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, s.initExchange(ctx))
+	s.myMsgID = 1
+	first := append([]wire.Payload{&wire.ID{IDType: wire.ID_IPV4_ADDR, Data: clientAP.Addr().AsSlice()}}, s.childRequest()...)
+	inner, err := s.Request(ctx, wire.IKE_AUTH, first)
+	require.NoError(t, err)
+	var sawEAP bool
+	for _, p := range inner {
+		_, ok := p.(*wire.EAP)
+		sawEAP = sawEAP || ok
+	}
+	require.True(t, sawEAP, "EAP started")
+	require.Len(t, h.e.SAs(), 1)
+	_, err = s.Request(ctx, wire.INFORMATIONAL, []wire.Payload{wire.NewNotify(wire.AUTHENTICATION_FAILED, nil)})
+	require.NoError(t, err, "the INFORMATIONAL is answered")
+	assert.Empty(t, h.e.SAs(), "the half-open SA is gone")
+	a := h.audit("refused_by_peer")
+	require.NotNil(t, a)
+	assert.Contains(t, a.Reason, "AUTHENTICATION_FAILED")
 }

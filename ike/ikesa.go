@@ -212,6 +212,24 @@ func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload,
 		return s.handleAuth(m, inner)
 	case m.Exchange == wire.INFORMATIONAL && s.state == sa.Established:
 		return s.handleInformational(inner)
+	case m.Exchange == wire.INFORMATIONAL && s.state == sa.HalfOpen:
+		// RFC 7296, Section 2.21.2: an initiator that refuses our IKE_AUTH
+		// answer (or gives up during EAP) may say so in an INFORMATIONAL
+		// with AUTHENTICATION_FAILED, or delete the SA; either ends it.
+		for _, pl := range inner {
+			n, isN := pl.(*wire.Notify)
+			d, isD := pl.(*wire.Delete)
+			if (isN && n.NotifyType.IsError()) || (isD && d.Protocol == wire.ProtoIKE) {
+				reason := "initiator deleted the half-open IKE SA"
+				if isN {
+					reason = "initiator refused the IKE SA with " + n.NotifyType.String()
+				}
+				s.auditFail("refused_by_peer", "", reason)
+				s.state = sa.Deleting
+				return nil, nil
+			}
+		}
+		return nil, nil
 	case m.Exchange == wire.CREATE_CHILD_SA && s.state == sa.Established:
 		return s.handleCreateChild(inner)
 	}

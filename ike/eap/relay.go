@@ -114,6 +114,11 @@ func (s *relay) answer(reply *radiusPacket, reqAuth [16]byte) (*wire.EAP, bool, 
 		if pkt.EAPType != wire.EAPIdentity && pkt.EAPType != wire.EAPNotification {
 			s.method = pkt.EAPType
 		}
+		if res := s.earlyVerdict(pkt); res != nil {
+			s.log.Info("EAP method failed at the radius server, telling the peer", "method", res.Method,
+				"identity", sanitize(res.Identity), "reason", res.Reason)
+			return pkt, false, res, nil
+		}
 		return pkt, false, nil, nil
 	case radiusAccessAccept:
 		// RFC 3579, Section 2.6.3: an Accept carrying EAP-Failure denies.
@@ -139,6 +144,23 @@ func (s *relay) answer(reply *radiusPacket, reqAuth [16]byte) (*wire.EAP, bool, 
 		return s.fail(failf(ErrRejected, nil, "radius: %s", reason))
 	}
 	return s.fail(failf(ErrRADIUS, nil, "radius reply code %d", reply.code))
+}
+
+// earlyVerdict recognises a refusal that the RADIUS server sends one round
+// before EAP-Failure: an MS-CHAPv2 Failure Request (RFC 2759, Section 6;
+// FreeRADIUS with send_error = yes), which the peer is meant to acknowledge
+// first. Windows and strongSwan never do (see Server.Next), so the caller
+// must learn the verdict now, as it does from the local server.
+func (s *relay) earlyVerdict(pkt *wire.EAP) *Result {
+	if pkt.EAPType != wire.EAPMSCHAPv2 {
+		return nil
+	}
+	p, err := parseMSCHAPv2(pkt.Data)
+	if err != nil || p.OpCode != wire.MSCHAPv2Failure {
+		return nil
+	}
+	err = failf(ErrRejected, nil, "radius: MS-CHAPv2 Failure Request: %s", sanitize(failureText(string(p.Data))))
+	return &Result{Identity: s.identity, Method: wire.EAPMSCHAPv2, Reason: err.Error(), Err: err}
 }
 
 // msk is MS-MPPE-Recv-Key | MS-MPPE-Send-Key (RFC 3579, Section 2.6.3

@@ -221,6 +221,13 @@ func TestRelayReject(t *testing.T) {
 	if c.client.Success || !strings.Contains(c.client.Reason, "691") {
 		t.Fatalf("client %+v", c.client)
 	}
+	// The MS-CHAPv2 Failure Request in the Access-Challenge is the verdict
+	// one round early, as from the local server: Windows and strongSwan
+	// never acknowledge it.
+	if c.early == nil || c.early.Success || !errors.Is(c.early.Err, ErrRejected) || c.early.Method != wire.EAPMSCHAPv2 ||
+		c.early.Identity != "carol" || !strings.Contains(c.early.Reason, "error 691") {
+		t.Fatalf("early verdict %+v", c.early)
+	}
 }
 
 // Lost requests are retransmitted unchanged (RFC 5080, Section 2.2.1).
