@@ -106,6 +106,14 @@ func (e *Engine) Handle(p Packet) {
 		e.cfg.Log.Info(fmt.Sprintf("received %s for unknown IKE SA %s_i %s_r from %s, dropped", h.Summary(), h.SPIi, h.SPIr, fmtAddr(p.Remote)))
 		return
 	}
+	// A retransmission of the request this SA is still answering (a slow
+	// CRL fetch or RADIUS round trip) would only wait for the lock and tie
+	// up a worker; the answer goes out when it is ready and the peer
+	// retransmits again if it is lost (RFC 7296, Section 2.1).
+	if !h.IsResponse() && s.busy.Load() == int64(h.MessageID)+1 {
+		e.debugf("request %d of IKE SA %s is being answered; retransmission dropped", h.MessageID, s.spir)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == sa.Dead {

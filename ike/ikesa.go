@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ikelab/ikelab/crypto"
@@ -52,8 +53,11 @@ type ikeSA struct {
 	frags     *reassembly
 
 	halfOpenCounted bool
-	eap             *eapState // IKE_AUTH with EAP in progress
-	initKey         initKey   // where byInit holds this SA
+	// busy is one more than the message ID of the request being answered,
+	// 0 when none; read without the lock by Engine.Handle.
+	busy    atomic.Int64
+	eap     *eapState // IKE_AUTH with EAP in progress
+	initKey initKey   // where byInit holds this SA
 
 	// Our own requests (DPD, delete, rekey): a window of one, with the
 	// rest queued (RFC 7296, Section 2.3).
@@ -139,7 +143,9 @@ func (s *ikeSA) handleRequest(p Packet, h *wire.Header) {
 	s.lastSeen = s.e.cfg.now()
 	s.updatePeer(p)
 	s.log("parsed %s", wire.SummaryLine(&m.Header, inner))
+	s.busy.Store(int64(m.MessageID) + 1)
 	resp, err := s.dispatch(m, inner)
+	s.busy.Store(0)
 	if err != nil {
 		ne := asNotify(err)
 		s.log("answering %s with %s: %s", h.Summary(), ne.Type, ne.Reason)
