@@ -66,6 +66,7 @@ func TestLabInit(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join(dir, labScriptName))
 	require.NoError(t, err)
 	// The seed's recommended client settings, exactly.
+	assert.Contains(t, string(script), "-ServerAddress '192.0.2.2'", "the client dials the address the certificate names")
 	assert.Contains(t, string(script), "Set-VpnConnectionIPsecConfiguration -ConnectionName 'ikelab' -AuthenticationTransformConstants SHA256128 -CipherTransformConstants AES128 -EncryptionMethod AES128 -IntegrityCheckMethod SHA256 -DHGroup Group14 -PfsGroup PFS2048 -Force")
 	xml, err := os.ReadFile(filepath.Join(dir, labProfileName))
 	require.NoError(t, err)

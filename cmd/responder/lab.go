@@ -110,7 +110,12 @@ func windowsScript(pki *labpki.PKI, pol *policy.Policy) (string, error) {
 	fmt.Fprintf(&b, "Import-Certificate -FilePath .\\%s -CertStoreLocation Cert:\\LocalMachine\\Root\n", filepath.Base(pki.RSA.Root.DERPath))
 	fmt.Fprintf(&b, "Import-PfxCertificate -FilePath .\\%s -CertStoreLocation Cert:\\LocalMachine\\My -Password (ConvertTo-SecureString '%s' -AsPlainText -Force)\n",
 		filepath.Base(pki.RSA.Clients[0].PFXPath), pki.Password)
+	// The client dials what the certificate names: the lab's address when
+	// one was given (lab init --server-ip), else its DNS name.
 	server := pki.RSA.Server.Cert.DNSNames[0]
+	if ips := pki.RSA.Server.Cert.IPAddresses; len(ips) > 0 {
+		server = ips[0].String()
+	}
 	fmt.Fprintf(&b, "Add-VpnConnection -Name 'ikelab' -ServerAddress '%s' -TunnelType Ikev2 -AuthenticationMethod MachineCertificate -EncryptionLevel Required -Force\n", server)
 	ps, err := pol.ExportPowerShell("ikelab")
 	if err != nil {
