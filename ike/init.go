@@ -298,6 +298,12 @@ func (r *initRequest) respond() error {
 		return notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "deriving keys")
 	}
 	s.initKey = initKey{h.SPIi, r.p.Remote.Addr()}
+	// Once published, the SA may see its IKE_AUTH on another goroutine
+	// (the transport's workers, or the NAT-T socket's) before this
+	// function is done with it: the half-open count and the audit record
+	// below are written under its lock. Nothing below is cryptography.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	e.mu.Lock()
 	e.bySPI[r.spir] = s
 	e.byInit[s.initKey] = s
@@ -391,7 +397,7 @@ func (r *initRequest) sendError(h *wire.Header, ne *NotifyError) {
 	}
 	if ne.Type == wire.COOKIE {
 		// One per request of a flood: admit's rate-limited line counts them.
-		r.e.cfg.Log.Debug(fmt.Sprintf("generating %s", out.Summary()))
+		r.e.debugf("generating %s", out.Summary())
 	} else {
 		r.e.cfg.Log.Info(fmt.Sprintf("generating %s", out.Summary()))
 	}

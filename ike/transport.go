@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,14 +24,24 @@ const (
 	maxDatagram      = 65535
 	defaultIKEPort   = 500
 	defaultNATTPort  = 4500
+	// serveQueue bounds the datagrams read but not yet handled: enough
+	// for the bursts of hundreds of handshakes in flight, small enough
+	// that a flood of maximal datagrams holds at most 32 MiB.
+	serveQueue = 512
+	// minServeWorkers run the engine even on one core, so that a
+	// certificate check waiting for a CRL fetch (Config.TrustTimeout)
+	// does not hold up every other peer.
+	minServeWorkers = 4
 )
 
 // UDP is the real transport: one socket for port 500 and one for 4500 per
 // address family, bound to a listen address. Packets are delivered with
 // their true local address (IP_PKTINFO), which NAT detection hashes.
 type UDP struct {
-	conns []*udpConn
-	wg    sync.WaitGroup
+	conns   []*udpConn
+	wg      sync.WaitGroup // readers
+	workers sync.WaitGroup
+	dropped atomic.Uint64
 }
 
 type udpConn struct {
@@ -97,7 +109,27 @@ func listenOne(addr netip.Addr, port uint16, natt bool) (*net.UDPConn, error) {
 }
 
 // Serve reads datagrams and hands them to e until Close.
+//
+// Each socket has a reader that only reads and queues; a few workers run
+// the engine. The reader must not run the engine itself: while it spent
+// milliseconds on one handshake's RSA signature the socket's receive
+// buffer filled up under load, the kernel dropped datagrams and peers
+// waited out their retransmission timers (p99 latency of 2.5 s with 64
+// handshakes in flight). Reading stays cheap, so the queue absorbs bursts
+// and the workers use every core the engine may run on. A full queue
+// drops the datagram, as a full socket buffer would, but counts it.
 func (u *UDP) Serve(e *Engine) {
+	work := make(chan Packet, serveQueue)
+	workers := max(minServeWorkers, 2*runtime.GOMAXPROCS(0))
+	for range workers {
+		u.workers.Add(1)
+		go func() {
+			defer u.workers.Done()
+			for p := range work {
+				e.Handle(p)
+			}
+		}()
+	}
 	for _, c := range u.conns {
 		u.wg.Add(1)
 		go func(c *udpConn) {
@@ -121,12 +153,30 @@ func (u *UDP) Serve(e *Engine) {
 					}
 					data = ike
 				}
+				// A copy: the engine keeps messages (IKE_SA_INIT is
+				// signed later) and buf is reused for the next read.
 				p := Packet{Local: local, Remote: from, NATT: c.natt, Data: append([]byte(nil), data...)}
-				e.Handle(p)
+				select {
+				case work <- p:
+				default:
+					u.dropped.Add(1)
+					e.dropLog.log(e, fmt.Sprintf("receive queue full (%d datagrams): dropped a datagram from %s; %d dropped so far",
+						serveQueue, fmtAddr(from), u.dropped.Load()))
+				}
 			}
 		}(c)
 	}
+	go func() {
+		// Close closes the sockets, which ends the readers; the workers
+		// then finish what was queued.
+		u.wg.Wait()
+		close(work)
+	}()
 }
+
+// Dropped returns how many datagrams Serve dropped because its queue was
+// full.
+func (u *UDP) Dropped() uint64 { return u.dropped.Load() }
 
 // localAddr extracts the destination address from IP_PKTINFO.
 func localAddr(oob []byte, c *udpConn) netip.AddrPort {
@@ -191,11 +241,13 @@ func (u *UDP) Send(p Packet) error {
 	return fmt.Errorf("ike: no socket for %v", p.Local)
 }
 
-// Close closes the sockets and waits for the readers.
+// Close closes the sockets and waits for the readers, and for the
+// workers to handle what was queued.
 func (u *UDP) Close() error {
 	for _, c := range u.conns {
 		c.c.Close()
 	}
 	u.wg.Wait()
+	u.workers.Wait()
 	return nil
 }

@@ -70,6 +70,9 @@ type options struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "load" {
+		return runLoad(args[1:], stdout, stderr)
+	}
 	var o options
 	fs := flag.NewFlagSet("initiator", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -30,6 +30,7 @@ type Verifier struct {
 	acceptedText string
 	store        *crlStore
 	cache        *fetchCache
+	paths        pathCache
 }
 
 // NewVerifier builds a Verifier: it loads the roots, intermediates and
@@ -128,13 +129,22 @@ func (v *Verifier) Verify(ctx context.Context, leafDER []byte, otherDER [][]byte
 	now := v.now()
 	d := &Decision{Time: now}
 
+	key := pathKey(leafDER, otherDER)
+	if e := v.paths.get(key); e != nil && e.validAt(now) {
+		d.Leaf, d.Subject = e.leaf, e.subject
+		d.ChainInfo = []CertInfo{e.leafInfo}
+		d.ok(CheckParse, e.note)
+		return v.evaluateChains(ctx, d, e.chains, e.infos, now)
+	}
+
 	leaf, others, note, perr := parsePeer(leafDER, otherDER)
 	if perr != nil {
 		return d.refuse(perr, CheckValidity, CheckChain, CheckKeyUsage, CheckEKU, CheckRevocation)
 	}
 	d.Leaf = leaf
 	d.Subject = leaf.Subject.String()
-	d.ChainInfo = []CertInfo{certInfo(leaf)}
+	leafInfo := certInfo(leaf)
+	d.ChainInfo = []CertInfo{leafInfo}
 	d.ok(CheckParse, note)
 
 	if e := checkValidity(leaf, now); e != nil {
@@ -169,18 +179,29 @@ func (v *Verifier) Verify(ctx context.Context, leafDER []byte, otherDER [][]byte
 		return d.refuse(ve, CheckKeyUsage, CheckEKU, CheckRevocation)
 	}
 
-	// Several chains may exist (cross-certificates, two roots with one
-	// name); accept on the first that passes every check, otherwise report
-	// the first chain's failure. One revocation budget covers them all.
+	if len(chains) > maxChains {
+		chains = chains[:maxChains] // bounded work; real peers have one chain
+	}
+	e := newPathEntry(leaf, note, leafInfo, chains)
+	v.paths.put(key, e)
+	return v.evaluateChains(ctx, d, chains, e.infos, now)
+}
+
+// maxChains bounds the chains evaluated for one certificate.
+const maxChains = 4
+
+// evaluateChains runs the per-chain checks on the validated chains (infos
+// describes each); several chains may exist (cross-certificates, two
+// roots with one name). It accepts on the first chain that passes every
+// check and otherwise reports the first chain's failure. One revocation
+// budget covers them all.
+func (v *Verifier) evaluateChains(ctx context.Context, d *Decision, chains [][]*x509.Certificate, infos [][]CertInfo, now time.Time) *Decision {
 	ctx, cancel := context.WithTimeout(ctx, v.policy.CRL.Budget)
 	defer cancel()
 	var first *Decision
 	for i, chain := range chains {
-		if i == 4 {
-			break // bounded work; real peers have one chain
-		}
-		cd := &Decision{Time: d.Time, Subject: d.Subject, Leaf: leaf, Checks: append([]Check(nil), d.Checks...)}
-		v.evaluateChain(ctx, cd, chain, now)
+		cd := &Decision{Time: d.Time, Subject: d.Subject, Leaf: d.Leaf, Checks: append([]Check(nil), d.Checks...)}
+		v.evaluateChain(ctx, cd, chain, infos[i], now)
 		if cd.Accepted {
 			return cd
 		}
@@ -363,17 +384,17 @@ func (v *Verifier) rootNames() string {
 	return strings.Join(names, "; ")
 }
 
-// evaluateChain runs the checks that depend on the chosen chain and sets
-// the verdict of d.
-func (v *Verifier) evaluateChain(ctx context.Context, d *Decision, chain []*x509.Certificate, now time.Time) {
+// evaluateChain runs the checks that depend on the chosen chain (infos
+// describes its certificates) and sets the verdict of d.
+func (v *Verifier) evaluateChain(ctx context.Context, d *Decision, chain []*x509.Certificate, infos []CertInfo, now time.Time) {
 	d.Chain = chain
-	d.ChainInfo = make([]CertInfo, len(chain))
-	for i, c := range chain {
-		d.ChainInfo[i] = certInfo(c)
-	}
+	d.ChainInfo = append([]CertInfo(nil), infos...)
 	leaf := chain[0]
 	d.ok(CheckValidity, fmt.Sprintf("all %d certificates are within their validity periods at %s", len(chain), now.UTC().Format(time.RFC3339)))
-	d.ok(CheckChain, fmt.Sprintf("signatures, basic constraints and name constraints verified up to accepted root %s", chain[len(chain)-1].Subject))
+	// The subjects come formatted from infos (pkix.Name.String is not
+	// cheap, and the path cache keeps them).
+	root := infos[len(infos)-1].Subject
+	d.ok(CheckChain, "signatures, basic constraints and name constraints verified up to accepted root "+root)
 
 	detail, e := v.checkKeyUsage(leaf)
 	if e != nil {
@@ -393,7 +414,7 @@ func (v *Verifier) evaluateChain(ctx context.Context, d *Decision, chain []*x509
 		return
 	}
 	d.Accepted = true
-	d.Reason = fmt.Sprintf("accepted %s: chains to accepted root %s; %s", leaf.Subject, chain[len(chain)-1].Subject, summary)
+	d.Reason = "accepted " + infos[0].Subject + ": chains to accepted root " + root + "; " + summary
 }
 
 // checkKeyUsage applies RFC 4945, Section 5.1.3.2: if the end-entity

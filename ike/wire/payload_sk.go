@@ -105,7 +105,10 @@ func MarshalEncrypted(h Header, clear, inner []Payload, s Sealer) ([]byte, error
 // with final lengths, then seals plain against those octets.
 func sealOne(h Header, clear []Payload, enc Payload, plain []byte, s Sealer) ([]byte, error) {
 	bodyLen := s.BodyLen(len(plain))
-	b := make([]byte, HeaderLen, HeaderLen+64+len(plain)+bodyLen)
+	// Room for the header, the clear payloads and the SK header (64 is
+	// plenty), and the sealed body: a response is kept for
+	// retransmission for the life of its SA, so no slack beyond that.
+	b := make([]byte, HeaderLen, HeaderLen+64+bodyLen)
 	b, first, err := AppendPayloads(b, append(clear[:len(clear):len(clear)], enc))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,452 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ikelab/ikelab/internal/labpki"
+	"github.com/ikelab/ikelab/interop/lab"
+)
+
+// The addresses of a cell: 198.18.0.0/15 is set aside for benchmarks (RFC
+// 2544, Appendix C.2.2). The clients take 198.18.0.1-254, the responder
+// 198.18.255.254, all on one /16 link.
+const (
+	serverAddr = "198.18.255.254"
+	sources    = "198.18.0.0/24"
+	linkBits   = 16
+	// vipPool hands every client a virtual IP (a CP request), as a road
+	// warrior gets; charon with kernel-libipsec refuses host-to-host
+	// selectors, and the same shape on both sides keeps the work equal.
+	vipPool = "10.100.0.0/16"
+	// serverNet is the network behind the responder (TSr).
+	serverNet   = "10.99.1.0/24"
+	serverNetIP = "10.99.1.1/32"
+)
+
+// suite is one column pair of the table: the same proposals and
+// certificate family on both responders.
+type suite struct {
+	name   string
+	family string // labpki family: "ecdsa" or "rsa"
+	ike    string // strongSwan proposal syntax, for both sides
+	esp    string
+	// cryptoBound is the crypto-only rate of one responder handshake on
+	// one core, from the crypto package's benchmark (docs/performance.md,
+	// "Handshakes per second, one core", min column).
+	cryptoBound float64
+}
+
+var suites = []suite{
+	{"ECP-256 + ECDSA P-256", "ecdsa", "aes256gcm16-prfsha256-ecp256", "aes256gcm16", 4460},
+	{"MODP-2048 + RSA-2048", "rsa", "aes256-sha256-modp2048", "aes256-sha256", 513},
+}
+
+// sizing is how much load a run puts on each responder.
+type sizing struct {
+	sas         int // handshakes per cell, every SA held
+	concurrency int
+}
+
+// benchSizing reads IKELAB_BENCH_SAS (default 1,000: the CI size) and
+// IKELAB_BENCH_CONCURRENCY (default 64).
+func benchSizing(t *testing.T) sizing {
+	s := sizing{sas: 1000, concurrency: 64}
+	for name, p := range map[string]*int{"IKELAB_BENCH_SAS": &s.sas, "IKELAB_BENCH_CONCURRENCY": &s.concurrency} {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err, "%s", name)
+			require.Positive(t, n, "%s", name)
+			*p = n
+		}
+	}
+	return s
+}
+
+// TestResponderLoad runs the same load against the ikelab responder and
+// charon, suite by suite, and reports the table of docs/performance.md.
+// It asserts only that everything worked (every handshake established,
+// every SA held by the responder), never a speed.
+func TestResponderLoad(t *testing.T) {
+	lab.RequireStrongSwan(t)
+	lab.RequireBinaries(t, "taskset")
+	size := benchSizing(t)
+	b := &bench{t: t, size: size, profileDir: os.Getenv("IKELAB_BENCH_PROFILE")}
+	b.build()
+	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(t.TempDir(), "pki")})
+	require.NoError(t, err)
+	b.pki = pki
+	b.pin = runtime.NumCPU() >= 2
+
+	var cells []Cell
+	for _, s := range suites {
+		for _, r := range []string{"ikelab", "strongSwan"} {
+			t.Run(strings.ReplaceAll(s.name, " ", "")+"/"+r, func(t *testing.T) {
+				c := b.cell(t, s, r)
+				cells = append(cells, c)
+				t.Logf("%s on %s: %d SAs in %v (%.0f/s), responder CPU %.3f ms per handshake (%.0f%% busy), %.1f KiB per SA",
+					r, s.name, c.Established, c.Wall.Round(time.Millisecond), c.Rate,
+					float64(c.CPUPerHandshake())/1e6, 100*c.Busy(), c.MemPerSA()/1024)
+			})
+		}
+	}
+	table := Markdown(cells)
+	pinning := "responder pinned to CPU 1, load generator to CPU 0"
+	if !b.pin {
+		pinning = "one CPU: nothing pinned"
+	}
+	t.Logf("%d SAs per cell, %d in flight, %s\n%s", size.sas, size.concurrency, pinning, table)
+	if p := os.Getenv("IKELAB_BENCH_TABLE"); p != "" {
+		require.NoError(t, os.WriteFile(p, []byte(table), 0o644))
+	}
+}
+
+// bench holds what every cell shares.
+type bench struct {
+	t            *testing.T
+	size         sizing
+	pki          *labpki.PKI
+	responderBin string
+	initiatorBin string
+	pin          bool
+	profileDir   string
+}
+
+// build compiles the responder and the initiator once.
+func (b *bench) build() {
+	root, err := lab.RepoRoot()
+	require.NoError(b.t, err)
+	dir := b.t.TempDir()
+	for _, c := range []struct {
+		pkg string
+		out *string
+	}{{"./cmd/responder", &b.responderBin}, {"./cmd/initiator", &b.initiatorBin}} {
+		*c.out = filepath.Join(dir, filepath.Base(c.pkg))
+		cmd := exec.Command("go", "build", "-o", *c.out, c.pkg)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		require.NoError(b.t, err, "go build %s:\n%s", c.pkg, out)
+	}
+}
+
+// profilePath is the common start of a suite's profile file names.
+func (b *bench) profilePath(s suite) string {
+	return filepath.Join(b.profileDir, strings.NewReplacer(" ", "", "+", "-").Replace(s.name))
+}
+
+// taskset prefixes a command with a CPU pinning when the machine has the
+// cores for it.
+func (b *bench) taskset(cpu int, args ...string) []string {
+	if !b.pin {
+		return args
+	}
+	return append([]string{"taskset", "-c", strconv.Itoa(cpu)}, args...)
+}
+
+// responder is a running responder under test.
+type responder interface {
+	pid() int
+	// sas returns how many established IKE SAs the responder holds.
+	sas(t *testing.T) int
+}
+
+// cell measures one responder under one suite's load in a fresh pair of
+// namespaces.
+func (b *bench) cell(t *testing.T, s suite, which string) Cell {
+	client, server := lab.NewNetns(t, "bcl"), lab.NewNetns(t, "bsv")
+	v := lab.Link(t, client, server, fmt.Sprintf("198.18.0.1/%d", linkBits), fmt.Sprintf("%s/%d", serverAddr, linkBits))
+	addSources(t, client, v.Iface(client))
+	server.IP(t, "addr", "add", serverNetIP, "dev", "lo")
+	fam := b.pki.ECDSA
+	if s.family == "rsa" {
+		fam = b.pki.RSA
+	}
+
+	var r responder
+	if which == "ikelab" {
+		r = b.startIkelab(t, server, s, fam)
+	} else {
+		r = b.startCharon(t, server, s, fam)
+	}
+	idleRSS, err := rss(r.pid())
+	require.NoError(t, err)
+	cpu0, err := cpuTime(r.pid())
+	require.NoError(t, err)
+
+	rep := b.runLoad(t, client, s, fam, which)
+	cpu1, err := cpuTime(r.pid())
+	require.NoError(t, err)
+	used := cpu1.Sub(cpu0)
+	// Let the last responses' garbage settle before reading memory; the
+	// same wait for both responders.
+	time.Sleep(2 * time.Second)
+	loadedRSS, err := rss(r.pid())
+	require.NoError(t, err)
+
+	drops, err := udpReceiveDrops(server)
+	require.NoError(t, err)
+	t.Logf("%s: %d UDP datagrams dropped for want of socket buffer in the server namespace", which, drops)
+	if rep.Established > 0 {
+		n := time.Duration(rep.Established)
+		t.Logf("%s: per handshake %v user + %v system CPU", which, used.User/n, used.System/n)
+	}
+
+	assert.Zero(t, rep.Failed, "failed handshakes: %v", rep.Failures)
+	assert.Equal(t, b.size.sas, rep.Established, "established handshakes")
+	assert.Equal(t, rep.Established, r.sas(t), "IKE SAs the responder holds")
+	return Cell{Suite: s.name, Responder: which, Established: rep.Established, Failed: rep.Failed, Rate: rep.Rate,
+		P50: msDuration(rep.Latency.P50), P99: msDuration(rep.Latency.P99), Wall: secDuration(rep.Seconds),
+		CPU: used.Total(), RSSIdle: idleRSS, RSSLoaded: loadedRSS, CryptoBound: s.cryptoBound}
+}
+
+func msDuration(ms float64) time.Duration { return time.Duration(ms * 1e6) }
+func secDuration(s float64) time.Duration { return time.Duration(s * 1e9) }
+
+// addSources puts the other 253 source addresses on the client's link in
+// one ip -batch.
+func addSources(t *testing.T, ns *lab.Netns, iface string) {
+	var cmds strings.Builder
+	for i := 2; i <= 254; i++ {
+		fmt.Fprintf(&cmds, "addr add 198.18.0.%d/%d dev %s\n", i, linkBits, iface)
+	}
+	path := filepath.Join(t.TempDir(), "addrs.batch")
+	require.NoError(t, os.WriteFile(path, []byte(cmds.String()), 0o600))
+	ns.IP(t, "-batch", path)
+}
+
+// loadReport is the part of the initiator's JSON report the bench uses
+// (cmd/initiator's LoadReport).
+type loadReport struct {
+	Established int            `json:"established"`
+	Failed      int            `json:"failed"`
+	Failures    map[string]int `json:"failures"`
+	Seconds     float64        `json:"seconds"`
+	Rate        float64        `json:"handshakes_per_second"`
+	Latency     struct {
+		P50 float64 `json:"p50"`
+		P99 float64 `json:"p99"`
+	} `json:"latency_ms"`
+}
+
+// runLoad runs `initiator load` in the client namespace and waits for its
+// report, written once every handshake has finished; the SAs stay up until
+// the test ends.
+func (b *bench) runLoad(t *testing.T, client *lab.Netns, s suite, fam *labpki.Family, which string) *loadReport {
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	args := b.taskset(0, b.initiatorBin, "load", "--server", serverAddr, "--sources", sources,
+		"--proposal", s.ike, "--esp", s.esp, "--cert", fam.Clients[0].CertPath, "--key", fam.Clients[0].KeyPath,
+		"--handshakes", strconv.Itoa(b.size.sas), "--concurrency", strconv.Itoa(b.size.concurrency),
+		"--hold", "24h", "--no-delete", "--report", reportPath)
+	if b.profileDir != "" {
+		args = append(args, "--cpuprofile", b.profilePath(s)+"-"+which+".load.cpu.pprof")
+	}
+	p := lab.StartProcess(t, client, "load", args...)
+	// Generous: the slowest suite has run at 100 handshakes/s here.
+	timeout := time.Minute + time.Duration(b.size.sas)*10*time.Millisecond
+	var rep loadReport
+	lab.Eventually(t, timeout, "the load generator's report", func() (bool, error) {
+		if exited, err := p.Exited(); exited {
+			return false, fmt.Errorf("initiator load exited (%v):\n%s", err, p.Output())
+		}
+		data, err := os.ReadFile(reportPath)
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, json.Unmarshal(data, &rep)
+	})
+	t.Logf("load generator:\n%s", p.Output())
+	return &rep
+}
+
+// ikelabResponder is cmd/responder in negotiate-only mode.
+type ikelabResponder struct {
+	proc    *lab.Process
+	bin     string
+	control string
+}
+
+func (r *ikelabResponder) pid() int { return r.proc.Pid() }
+
+func (r *ikelabResponder) sas(t *testing.T) int {
+	out, err := exec.Command(r.bin, "sas", "--control", r.control, "--json").Output()
+	require.NoError(t, err, "responder sas")
+	var view []struct {
+		State string `json:"state"`
+	}
+	require.NoError(t, json.Unmarshal(out, &view))
+	n := 0
+	for _, s := range view {
+		if s.State == "ESTABLISHED" {
+			n++
+		}
+	}
+	return n
+}
+
+// startIkelab starts the ikelab responder with info logging (its
+// per-packet lines are debug), audit records to a file, no DPD and no
+// flood limits in the way: no COOKIEs (cookie_threshold -1 also turns off
+// the demand for them above InitRateThreshold IKE_SA_INITs a second) and
+// no per-address or global half-open limit the run could reach.
+func (b *bench) startIkelab(t *testing.T, ns *lab.Netns, s suite, fam *labpki.Family) responder {
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`listen: %s
+log_level: info
+audit: %s
+dpd: 0s
+policy:
+  ike: [%s]
+  esp: [%s]
+identity:
+  certificate: %s
+  key: %s
+trust:
+  root_ca_files: [%s]
+  crl:
+    mode: require
+    files: [%s]
+pool4: %s
+local_ts: [%s]
+cookie_threshold: -1
+block_threshold_ip: 1000000
+max_half_open: 1000000
+`, serverAddr, filepath.Join(dir, "audit.json"), s.ike, s.esp, fam.Server.CertPath, fam.Server.KeyPath,
+		fam.Root.CertPath, fam.RootCRL.Path, vipPool, serverNet)
+	path := filepath.Join(dir, "responder.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	r := &ikelabResponder{bin: b.responderBin, control: filepath.Join(dir, "control.sock")}
+	cmd := ns.Command(context.Background(), b.taskset(1, b.responderBin, "run", "--config", path, "--control", r.control)...)
+	cmd.Env = os.Environ()
+	if b.profileDir != "" {
+		// Written when the responder stops, at the end of the cell.
+		name := b.profilePath(s)
+		cmd.Env = append(cmd.Env, "IKELAB_CPUPROFILE="+name+".cpu.pprof", "IKELAB_MEMPROFILE="+name+".heap.pprof")
+	}
+	r.proc = lab.StartCommand(t, "ikelab-responder", cmd)
+	// Deleting thousands of SAs at shutdown takes a while.
+	r.proc.StopTimeout = 2 * time.Minute
+	r.proc.WaitOutput(t, "responder listening", 10*time.Second)
+	return r
+}
+
+// charonResponder is strongSwan's charon with kernel-libipsec.
+type charonResponder struct{ c *lab.Charon }
+
+func (r *charonResponder) pid() int { return r.c.Process().Pid() }
+
+var statsIKESAs = regexp.MustCompile(`IKE_SAs: (\d+) total, (\d+) half-open`)
+
+func (r *charonResponder) sas(t *testing.T) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := r.c.Swanctl(ctx, "--stats")
+	require.NoError(t, err)
+	m := statsIKESAs.FindStringSubmatch(out)
+	require.NotNil(t, m, "swanctl --stats:\n%s", out)
+	total, _ := strconv.Atoi(m[1])
+	half, _ := strconv.Atoi(m[2])
+	return total - half
+}
+
+// startCharon starts charon as the responder with the same certificates,
+// proposals, pool and selectors as the ikelab responder. Logging is at
+// level 0 (audit lines only), strongSwan's lightest setting; the IKE SA
+// table is sized for many SAs as strongswan.conf(5) suggests, and the DoS
+// thresholds are raised like the ikelab responder's.
+func (b *bench) startCharon(t *testing.T, ns *lab.Netns, s suite, fam *labpki.Family) responder {
+	read := func(p string) []byte {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		return data
+	}
+	conf := fmt.Sprintf(`connections {
+	rw {
+		local_addrs = %s
+		proposals = %s
+		pools = rw4
+		unique = never
+		# As the ikelab responder does; charon's default sends its
+		# certificate only to peers that sent a CERTREQ.
+		send_cert = always
+		local {
+			auth = pubkey
+			certs = server.pem
+		}
+		remote {
+			auth = pubkey
+		}
+		children {
+			net {
+				local_ts = %s
+				esp_proposals = %s
+			}
+		}
+	}
+}
+pools {
+	rw4 {
+		addrs = %s
+	}
+}
+`, serverAddr, s.ike, serverNet, s.esp, vipPool)
+	c := lab.StartCharon(t, ns, lab.CharonConfig{
+		Name:        "charon-responder",
+		SwanctlConf: conf,
+		Files: map[string][]byte{
+			"x509ca/root.pem":  read(fam.Root.CertPath),
+			"x509/server.pem":  read(fam.Server.CertPath),
+			"pkcs8/server.key": read(fam.Server.KeyPath),
+			"x509crl/root.crl": read(fam.RootCRL.Path),
+		},
+		Options: map[string]string{
+			"cookie_threshold":     "1000000",
+			"cookie_threshold_ip":  "1000000",
+			"block_threshold":      "1000001",
+			"init_limit_half_open": "0",
+			"ikesa_table_size":     "4096",
+			"ikesa_table_segments": "16",
+		},
+		LogLevels: map[string]int{"default": 0, "ike": 0, "cfg": 0},
+	})
+	require.NoError(t, c.Load())
+	// Deleting thousands of SAs at shutdown takes a while.
+	c.Process().StopTimeout = 2 * time.Minute
+	if b.pin {
+		// charon is already running with its worker threads: pin them all.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "taskset", "-a", "-p", "-c", "1", strconv.Itoa(c.Process().Pid())).CombinedOutput()
+		require.NoError(t, err, "taskset: %s", out)
+	}
+	return &charonResponder{c: c}
+}
+
+// udpReceiveDrops returns the UDP RcvbufErrors counter of a namespace
+// (/proc/net/snmp): datagrams the kernel dropped because a socket's
+// receive buffer was full.
+func udpReceiveDrops(ns *lab.Netns) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := ns.Run(ctx, "cat", "/proc/net/snmp")
+	if err != nil {
+		return 0, err
+	}
+	return parseUDPRcvbufErrors(out)
+}

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Cell is one responder measured under one suite's load.
+type Cell struct {
+	Suite     string
+	Responder string
+	// Established and Failed are the load generator's counts.
+	Established int
+	Failed      int
+	// Rate is what the load generator saw: established handshakes per
+	// second of wall-clock time. P50 and P99 are its latencies.
+	Rate     float64
+	P50, P99 time.Duration
+	// Wall is the duration of the run; CPU the responder's CPU time
+	// (user + system) over it.
+	Wall time.Duration
+	CPU  time.Duration
+	// RSSIdle is the responder's resident memory before the run;
+	// RSSLoaded with every SA of the run established.
+	RSSIdle, RSSLoaded int64
+	// CryptoBound is the suite's crypto-only handshakes per second on one
+	// core (docs/performance.md, crypto section).
+	CryptoBound float64
+}
+
+// CPUPerHandshake is the responder's CPU time per established handshake.
+func (c Cell) CPUPerHandshake() time.Duration {
+	if c.Established == 0 {
+		return 0
+	}
+	return c.CPU / time.Duration(c.Established)
+}
+
+// CoreRate is the handshakes per second one fully busy core of the
+// responder would complete at CPUPerHandshake.
+func (c Cell) CoreRate() float64 {
+	if d := c.CPUPerHandshake(); d > 0 {
+		return float64(time.Second) / float64(d)
+	}
+	return 0
+}
+
+// Busy is the share of one core the responder used during the run.
+func (c Cell) Busy() float64 {
+	if c.Wall <= 0 {
+		return 0
+	}
+	return float64(c.CPU) / float64(c.Wall)
+}
+
+// MemPerSA is the growth of the responder's resident memory per
+// established IKE SA, in bytes.
+func (c Cell) MemPerSA() float64 {
+	if c.Established == 0 {
+		return 0
+	}
+	return float64(c.RSSLoaded-c.RSSIdle) / float64(c.Established)
+}
+
+// Markdown renders the cells as the table of docs/performance.md.
+func Markdown(cells []Cell) string {
+	var b strings.Builder
+	b.WriteString("| suite | responder | SAs up (failed) | handshakes/s | p50 / p99 latency | responder CPU per handshake | responder busy | one-core rate (% of crypto bound) | memory per IKE SA |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, c := range cells {
+		pct := ""
+		if c.CryptoBound > 0 {
+			pct = fmt.Sprintf(" (%.0f%% of %s)", 100*c.CoreRate()/c.CryptoBound, thousands(c.CryptoBound))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s (%d) | %s | %s / %s ms | %.3f ms | %.0f%% | %s hs/s%s | %.1f KiB |\n",
+			c.Suite, c.Responder, thousands(float64(c.Established)), c.Failed, thousands(c.Rate),
+			ms(c.P50), ms(c.P99), float64(c.CPUPerHandshake())/1e6, 100*c.Busy(), thousands(c.CoreRate()), pct,
+			c.MemPerSA()/1024)
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	v := float64(d) / 1e6
+	if v < 10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// thousands rounds v and writes it with comma separators: 4460 -> 4,460.
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
