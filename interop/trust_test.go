@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,4 +197,49 @@ func TestStrongSwanCRLOverHTTP(t *testing.T) {
 		assert.Len(t, chain, 3, "root -> intermediate -> client")
 		assert.Contains(t, revocationText(cert), "intermediate.crl")
 	})
+}
+
+// TestCRLReloadOnSIGHUP: a CRL replaced on disk takes effect after SIGHUP,
+// without a restart: a certificate accepted before is refused after its
+// revocation is published.
+func TestCRLReloadOnSIGHUP(t *testing.T) {
+	lab.RequireRoot(t)
+	lab.RequireStrongSwan(t)
+	dir := t.TempDir()
+	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(dir, "pki"), ServerIPs: []net.IP{net.ParseIP(serverAddr)}})
+	require.NoError(t, err)
+	crlDir := filepath.Join(dir, "crls")
+	require.NoError(t, os.MkdirAll(crlDir, 0o755))
+	// Start with no CRL at all, in soft-fail, so the client is accepted.
+	r := newRigWithPKI(t, pki, fmt.Sprintf(`policy:
+  builtin: recommended
+identity:
+  certificate: PKI/rsa/server.pem
+  key: PKI/rsa/server.key
+trust:
+  root_ca_files: [PKI/rsa/root.pem]
+  crl:
+    mode: soft-fail
+    dir: %s
+`, crlDir), nil)
+	f := pki.RSA
+	c := r.startCharon(certConn("aes128-sha256-modp2048", "aes128-sha256"), certFiles(t, f, f.Revoked))
+	r.initiate(true) // no CRL yet: soft-fail accepts the (secretly revoked) certificate
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Terminate(ctx, "home"))
+	c.WaitNoIKESA(t, "", 10*time.Second)
+
+	// Publish the root's CRL, which lists it, and tell the responder.
+	crl, err := os.ReadFile(f.RootCRL.Path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(crlDir, "root.crl"), crl, 0o644))
+	require.NoError(t, r.responder.Signal(syscall.SIGHUP))
+	r.responder.WaitOutput(t, "CRLs reloaded", 10*time.Second)
+	r.initiate(false)
+	a := r.waitAudit("refused")
+	assert.Equal(t, "AUTHENTICATION_FAILED", a["notify"])
+	cert, _ := a["certificate"].(map[string]any)
+	require.NotNil(t, cert)
+	assert.Equal(t, "revoked", cert["failure"])
 }

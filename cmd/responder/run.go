@@ -128,8 +128,21 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	log.Info(fmt.Sprintf("responder listening on %s (policy %s), config %s", listen, ec.Policy.Name, *cfgPath))
 	udp.Serve(eng)
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			break
+		}
+		// SIGHUP re-reads the CRL files and directory, without a restart.
+		if ec.Trust == nil {
+			continue
+		}
+		if err := ec.Trust.Reload(); err != nil {
+			log.Warn(fmt.Sprintf("CRL reload failed, keeping the CRLs loaded before: %v", err))
+		} else {
+			log.Info("CRLs reloaded")
+		}
+	}
 	stopProfile() // the profile covers serving, not the deletes below
 	if err := writeHeapProfile(os.Getenv("IKELAB_MEMPROFILE")); err != nil {
 		log.Warn(fmt.Sprintf("no heap profile: %v", err))

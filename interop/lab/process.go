@@ -285,3 +285,7 @@ func tail(s string, n int) string {
 	}
 	return fmt.Sprintf("[... %d bytes cut ...]\n%s", len(s)-len(cut), cut)
 }
+
+// Signal sends sig to the process (not its group), e.g. SIGHUP to make a
+// daemon reload.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
