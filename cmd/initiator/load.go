@@ -136,8 +136,8 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	go func() {
 		// A signal during the run stops new handshakes; during the hold
-		// it ends the hold (see below).
-		// A second signal kills: the deletes at the end may take long.
+		// it ends the hold (see below). A second one kills, as the
+		// deletes at the end may take long.
 		select {
 		case <-sig:
 			signal.Stop(sig)
@@ -148,14 +148,15 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
 		if err != nil {
 			fmt.Fprintf(stderr, "initiator load: --cpuprofile: %v\n", err)
 			return 2
 		}
 		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "initiator load: --cpuprofile: %v\n", err)
+			return 2
+		}
 	}
 	rep := l.run(ctx, stderr)
 	pprof.StopCPUProfile()
