@@ -90,6 +90,22 @@ func (h *halfOpen) counts(ip netip.Addr) (total, fromIP int) {
 	return h.total, h.byIP[ip]
 }
 
+// reserve counts one more half-open SA from ip if that keeps the total
+// below maxTotal and ip's count below maxIP (0: no limit), in one step.
+func (h *halfOpen) reserve(ip netip.Addr, maxTotal, maxIP int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if (maxTotal > 0 && h.total >= maxTotal) || (maxIP > 0 && h.byIP[ip] >= maxIP) {
+		return false
+	}
+	if h.byIP == nil {
+		h.byIP = map[netip.Addr]int{}
+	}
+	h.total++
+	h.byIP[ip]++
+	return true
+}
+
 func (h *halfOpen) add(ip netip.Addr, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

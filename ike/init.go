@@ -37,6 +37,7 @@ type initRequest struct {
 	spir     wire.SPI
 	nr       []byte
 	response []wire.Payload
+	reserved bool // admit reserved a half-open slot not yet handed to an SA
 }
 
 func (e *Engine) handleInit(p Packet, h *wire.Header) {
@@ -61,7 +62,12 @@ func (e *Engine) handleInit(p Packet, h *wire.Header) {
 	}
 	r := &initRequest{e: e, p: p, audit: &Audit{Event: "ike_sa_init", Peer: p.Remote.String(),
 		Local: p.Local.String(), SPIi: h.SPIi.String()}}
-	if err := r.run(); errors.Is(err, errStateless) {
+	err := r.run()
+	if r.reserved {
+		// Refused after admission: the half-open slot goes back.
+		e.halfOpen.add(p.Remote.Addr(), -1)
+	}
+	if errors.Is(err, errStateless) {
 		return
 	} else if err != nil {
 		ne := asNotify(err)
@@ -127,15 +133,23 @@ func (r *initRequest) admit() bool {
 		e.dropLog.log(e, fmt.Sprintf("dropping IKE_SA_INIT from %s: %d half-open SAs from it, %d in all", fmtAddr(r.p.Remote), fromIP, total))
 		return false
 	}
-	need := e.cfg.CookieThreshold == CookieAlways ||
-		(e.cfg.CookieThreshold > 0 && total >= e.cfg.CookieThreshold) || fromIP >= e.cfg.CookieThresholdIP ||
-		rate > InitRateThreshold
-	if !need || e.cfg.CookieThreshold == CookieNever {
+	// Requests are handled concurrently: the half-open slot is reserved
+	// in the same step that checks the thresholds, so that a burst cannot
+	// slip past them together. The SA takes the slot over; a request that
+	// fails later gives it back (handleInit).
+	switch {
+	case e.cfg.CookieThreshold == CookieNever:
+		r.reserved = e.halfOpen.reserve(ip, 0, 0)
+		return true
+	case e.cfg.CookieThreshold != CookieAlways && rate <= InitRateThreshold &&
+		e.halfOpen.reserve(ip, e.cfg.CookieThreshold, e.cfg.CookieThresholdIP):
+		r.reserved = true
 		return true
 	}
 	// The cookie must come first (Section 2.6) and match Ni, IPi and SPIi.
 	if n, ok := r.m.Payloads[0].(*wire.Notify); ok && n.NotifyType == wire.COOKIE &&
 		e.cookies.valid(n.Data, r.nonce, ip, r.m.SPIi) {
+		r.reserved = e.halfOpen.reserve(ip, 0, 0)
 		return true
 	}
 	cookie := e.cookies.make(e.cfg.rand(), e.cfg.now(), r.nonce, ip, r.m.SPIi)
@@ -308,7 +322,8 @@ func (r *initRequest) respond() error {
 	e.bySPI[r.spir] = s
 	e.byInit[s.initKey] = s
 	e.mu.Unlock()
-	s.countHalfOpen(1)
+	// The slot admit reserved is the SA's now.
+	s.halfOpenCounted, r.reserved = true, false
 	e.cfg.Log.Info(fmt.Sprintf("<%s> generating %s", r.spir, out.Summary()))
 	if s.natRemote || s.natLocal {
 		e.cfg.Log.Info(fmt.Sprintf("<%s> NAT detected: local %v, remote %v", r.spir, s.natLocal, s.natRemote))
