@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +17,7 @@ import (
 )
 
 // buildInitiator compiles cmd/initiator.
-func buildInitiator(t *testing.T) string {
-	t.Helper()
-	root, err := lab.RepoRoot()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "initiator")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/initiator")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/initiator:\n%s", out)
-	return bin
-}
+func buildInitiator(t *testing.T) string { return buildCommand(t, "initiator") }
 
 type initiatorOutcome struct {
 	Established  bool   `json:"established"`

@@ -28,18 +28,21 @@ const (
 	labPSK     = "interop-psk-not-a-secret-0123456789"
 )
 
-// buildResponder compiles cmd/responder once per test binary.
-func buildResponder(t *testing.T) string {
+// buildCommand compiles ./cmd/NAME into the test's temporary directory.
+func buildCommand(t *testing.T, name string) string {
 	t.Helper()
 	root, err := lab.RepoRoot()
 	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "responder")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/responder")
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/responder:\n%s", out)
+	require.NoError(t, err, "go build ./cmd/%s:\n%s", name, out)
 	return bin
 }
+
+// buildResponder compiles cmd/responder.
+func buildResponder(t *testing.T) string { return buildCommand(t, "responder") }
 
 // rig is one client netns with strongSwan and one server netns with the
 // ikelab responder, joined by a veth pair.
@@ -376,34 +379,7 @@ func TestStrongSwanInvalidKE(t *testing.T) {
 // TestStrongSwanPSK authenticates both sides with a pre-shared key.
 func TestStrongSwanPSK(t *testing.T) {
 	r := newRig(t, "policy:\n  builtin: recommended\npsk: "+labPSK+"\n")
-	conn := fmt.Sprintf(`connections {
-	home {
-		local_addrs = %s
-		remote_addrs = %s
-		proposals = aes128-sha256-modp2048
-		vips = 0.0.0.0
-		local {
-			auth = psk
-			id = alice@lab.example
-		}
-		remote {
-			auth = psk
-			id = %s
-		}
-		children {
-			net {
-				remote_ts = %s
-				esp_proposals = aes128-sha256
-			}
-		}
-	}
-}
-secrets {
-	ike-lab {
-		secret = %q
-	}
-}
-`, clientAddr, serverAddr, serverAddr, serverNet, labPSK)
+	conn := pskConn(clientAddr, serverAddr, "aes128-sha256-modp2048")
 	c := r.startCharon(conn, nil)
 	r.initiate(true)
 	sa := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
