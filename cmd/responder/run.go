@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/internal/writebehind"
 	"github.com/ikelab/ikelab/xfrm"
 )
 
@@ -58,6 +59,13 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "responder: %v\n", err)
 		return 1
 	}
+	// Log lines and audit records are written behind the engine, in
+	// batches (internal/writebehind); everything after this point writes
+	// to stderr through the same buffer, so lines keep their order, and
+	// the buffer is written out when runRun returns.
+	logOut := writebehind.New(stderr, 0)
+	defer logOut.Close()
+	stderr = logOut
 	level := slog.LevelInfo
 	if *debug || c.LogLevel == "debug" {
 		level = slog.LevelDebug
@@ -72,8 +80,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	closers, err := c.outputs(ec, stdout, log)
 	defer func() {
-		for _, f := range closers {
-			f.Close()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i].Close()
 		}
 	}()
 	if err != nil {
@@ -153,7 +161,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// outputs opens the audit and key export files named by the config.
+// outputs opens the audit and key export files named by the config. The
+// caller closes the closers last to first. Audit records are written
+// behind the engine like log lines; exported keys are written at once, for
+// a Wireshark reading the file live.
 func (c *Config) outputs(ec *ike.Config, stdout io.Writer, log *slog.Logger) ([]io.Closer, error) {
 	var closers []io.Closer
 	open := func(p string) (io.Writer, error) {
@@ -175,7 +186,9 @@ func (c *Config) outputs(ec *ike.Config, stdout io.Writer, log *slog.Logger) ([]
 	if err != nil {
 		return closers, err
 	}
-	ec.Audit = ike.JSONAuditor(w)
+	aw := writebehind.New(w, 0)
+	closers = append(closers, aw)
+	ec.Audit = ike.JSONAuditor(aw)
 	if p := c.KeyExport.IKEv2; p != "" {
 		if ec.KeyLog, err = open(p); err != nil {
 			return closers, err

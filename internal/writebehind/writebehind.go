@@ -1,0 +1,140 @@
+// Package writebehind batches a stream of small writes (log lines, audit
+// records) into few large ones, off the caller's path.
+//
+// A responder under load writes several log lines and an audit record per
+// handshake; one write system call per line costs more than formatting the
+// line. A Writer appends each Write to a buffer and wakes a background
+// goroutine that writes out everything buffered so far in one call. When
+// the responder is idle a line reaches the file at once (the goroutine
+// runs as soon as the caller yields); when it is busy, lines written while
+// the previous batch was going out share the next system call. strongSwan's
+// file logger is buffered the same way unless flush_line is set.
+//
+// Memory is bounded: once the buffer holds Limit octets, Write writes the
+// batch itself before returning, so a slow destination slows the writers
+// instead of growing the buffer.
+package writebehind
+
+import (
+	"io"
+	"sync"
+)
+
+// DefaultLimit is the buffer size above which Write writes synchronously.
+const DefaultLimit = 256 << 10
+
+// Writer is an io.Writer that writes behind its callers. It is safe for
+// concurrent use; the order of Writes is kept.
+type Writer struct {
+	w     io.Writer
+	limit int
+
+	out sync.Mutex // held while writing to w; orders batches
+
+	mu      sync.Mutex // guards the fields below
+	buf     []byte
+	spare   []byte
+	kicked  bool
+	closed  bool
+	lastErr error
+
+	kick chan struct{}
+	done chan struct{}
+}
+
+// New returns a Writer over w that buffers at most limit octets (limit <= 0
+// means DefaultLimit). Close it to write out what is buffered and stop its
+// goroutine.
+func New(w io.Writer, limit int) *Writer {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	b := &Writer{w: w, limit: limit, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+// Write buffers p and returns len(p). An error is the last error of the
+// underlying writer, reported once by the next Write or Flush. After Close,
+// Write writes through.
+func (b *Writer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.out.Lock()
+		defer b.out.Unlock()
+		return b.w.Write(p)
+	}
+	b.buf = append(b.buf, p...)
+	full := len(b.buf) >= b.limit
+	if !b.kicked && !full {
+		// Under mu, so that Close cannot close kick in between.
+		b.kicked = true
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+	err := b.lastErr
+	b.lastErr = nil
+	b.mu.Unlock()
+	if full {
+		// Back-pressure: the caller pays for the write.
+		return len(p), b.Flush()
+	}
+	return len(p), err
+}
+
+// Flush writes out everything buffered before it returns.
+func (b *Writer) Flush() error {
+	b.out.Lock()
+	defer b.out.Unlock()
+	b.mu.Lock()
+	batch := b.buf
+	b.buf, b.spare = b.spare[:0], nil
+	b.kicked = false
+	err := b.lastErr
+	b.lastErr = nil
+	b.mu.Unlock()
+	if len(batch) > 0 {
+		if _, werr := b.w.Write(batch); werr != nil {
+			err = werr
+		}
+	}
+	b.mu.Lock()
+	// Keep one spare buffer of moderate size for the next swap; a burst
+	// that grew a buffer past the limit does not stay allocated.
+	if cap(batch) <= b.limit {
+		b.spare = batch[:0]
+	} else {
+		b.spare = nil
+	}
+	b.mu.Unlock()
+	return err
+}
+
+func (b *Writer) loop() {
+	defer close(b.done)
+	for range b.kick {
+		if err := b.Flush(); err != nil {
+			b.mu.Lock()
+			b.lastErr = err
+			b.mu.Unlock()
+		}
+	}
+}
+
+// Close writes out what is buffered and stops the background goroutine.
+// It does not close the underlying writer. Later Writes write through.
+func (b *Writer) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	close(b.kick)
+	b.mu.Unlock()
+	<-b.done
+	return b.Flush()
+}
