@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"encoding/json"
 	"io"
 	"sync"
 	"time"
@@ -51,13 +50,24 @@ type Audit struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// JSONAuditor returns an Audit sink that writes one JSON object per line.
+// JSONAuditor returns an Audit sink that writes one JSON object per line,
+// each line with one Write, as json.Encoder does (see Audit.AppendJSON). It
+// is safe for concurrent use.
 func JSONAuditor(w io.Writer) func(*Audit) {
-	var mu sync.Mutex
-	enc := json.NewEncoder(w)
+	var (
+		mu  sync.Mutex
+		buf []byte // reused, so a record costs no allocation once it is big enough
+	)
 	return func(a *Audit) {
 		mu.Lock()
 		defer mu.Unlock()
-		enc.Encode(a)
+		buf = a.AppendJSON(buf[:0])
+		if len(buf) == 0 {
+			// A record encoding/json cannot encode: json.Encoder wrote
+			// nothing for it either.
+			return
+		}
+		buf = append(buf, '\n')
+		w.Write(buf)
 	}
 }
