@@ -62,7 +62,8 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 		return s.authFailed(notifyErr(wire.INVALID_SYNTAX, nil, "IKE_AUTH without IDi"))
 	}
 	s.peerID = r.idi
-	s.audit.PeerID = r.idi.IDType.String() + " " + r.idi.String()
+	s.peerIDString = r.idi.String() // a DN is parsed to print it: once
+	s.audit.PeerID = r.idi.IDType.String() + " " + s.peerIDString
 	if r.auth == nil {
 		// RFC 7296, Section 2.16: no AUTH means the initiator wants EAP.
 		return s.startEAP(&r)
@@ -83,7 +84,7 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	s.state = sa.Established
 	s.countHalfOpen(-1)
-	s.log("IKE_SA established between %s[%s]...%s[%s]", fmtAddr(s.local), s.localIDString(), fmtAddr(s.remote), s.peerID)
+	s.log("IKE_SA established between %s[%s]...%s[%s]", fmtAddr(s.local), s.localIDString(), fmtAddr(s.remote), s.peerIDString)
 	resp = append(resp, s.createChild(r)...)
 	a := *s.audit
 	a.Time, a.Event, a.Result = s.e.cfg.now(), "established", "ok"
@@ -248,7 +249,7 @@ func classicMethod(pub stdcrypto.PublicKey) crypto.AuthMethod {
 
 func (s *ikeSA) localIDString() string {
 	if s.e.cfg.ID != nil {
-		return s.e.cfg.ID.String()
+		return s.e.localID
 	}
 	return s.local.Addr().String()
 }

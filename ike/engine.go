@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ type Engine struct {
 	initRate rateCounter
 	// dropLog rate-limits the log lines of a flood.
 	dropLog rateLimit
+	// localID is cfg.ID formatted once, for the log lines; a DN is
+	// parsed to print it.
+	localID string
 }
 
 // initKey finds a half-open SA from a retransmitted IKE_SA_INIT, which
@@ -64,7 +68,11 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 		return nil, fmt.Errorf("ike: config has no policy")
 	}
 	cfg.setDefaults()
-	return &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}, nil
+	e := &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}
+	if cfg.ID != nil {
+		e.localID = cfg.ID.String()
+	}
+	return e, nil
 }
 
 // Handle processes one received datagram. It is safe for concurrent use;
@@ -75,7 +83,9 @@ func (e *Engine) Handle(p Packet) {
 		e.cfg.Log.Info(fmt.Sprintf("received %d octets from %s that are not an IKE message: %v", len(p.Data), fmtAddr(p.Remote), err))
 		return
 	}
-	e.debugf("received packet: from %s to %s (%d bytes)", fmtAddr(p.Remote), fmtAddr(p.Local), len(p.Data))
+	if e.debugOn() {
+		e.debugf("received packet: from %s to %s (%d bytes)", fmtAddr(p.Remote), fmtAddr(p.Local), len(p.Data))
+	}
 	if h.MajorVersion != 2 {
 		// RFC 7296, Section 2.5: IKEv1 and unknown versions are dropped;
 		// a higher version would get INVALID_MAJOR_VERSION, which no
@@ -111,7 +121,9 @@ func (e *Engine) Handle(p Packet) {
 	// up a worker; the answer goes out when it is ready and the peer
 	// retransmits again if it is lost (RFC 7296, Section 2.1).
 	if !h.IsResponse() && s.busy.Load() == int64(h.MessageID)+1 {
-		e.debugf("request %d of IKE SA %s is being answered; retransmission dropped", h.MessageID, s.spir)
+		if e.debugOn() {
+			e.debugf("request %d of IKE SA %s is being answered; retransmission dropped", h.MessageID, s.spir)
+		}
 		return
 	}
 	s.mu.Lock()
@@ -275,24 +287,36 @@ func (e *Engine) newReqID() uint32 {
 // sendRaw transmits datagrams and logs them like charon.
 func (e *Engine) sendRaw(local, remote netip.AddrPort, natt bool, msgs [][]byte) {
 	for _, m := range msgs {
-		e.debugf("sending packet: from %s to %s (%d bytes)", fmtAddr(local), fmtAddr(remote), len(m))
+		if e.debugOn() {
+			e.debugf("sending packet: from %s to %s (%d bytes)", fmtAddr(local), fmtAddr(remote), len(m))
+		}
 		if err := e.send.Send(Packet{Local: local, Remote: remote, NATT: natt, Data: m}); err != nil {
 			e.cfg.Log.Info(fmt.Sprintf("sending to %s failed: %v", fmtAddr(remote), err))
 		}
 	}
 }
 
-// debugf logs a debug line, formatting it only when debug logging is on:
-// these are per-datagram lines, and formatting them for nothing cost a
-// few microseconds per datagram at the default level.
+// debugOn reports whether debug lines are logged. Callers test it before
+// calling debugf: the per-datagram lines' arguments (formatted addresses,
+// message summaries, the variadic slice itself) cost microseconds and
+// allocations per datagram even when the line is then dropped.
+func (e *Engine) debugOn() bool {
+	return e.cfg.Log.Enabled(context.Background(), slog.LevelDebug)
+}
+
+// debugf logs a debug line; see debugOn.
 func (e *Engine) debugf(format string, args ...any) {
-	if e.cfg.Log.Enabled(context.Background(), slog.LevelDebug) {
-		e.cfg.Log.Debug(fmt.Sprintf(format, args...))
-	}
+	e.cfg.Log.Debug(fmt.Sprintf(format, args...))
 }
 
 // fmtAddr prints an address as charon does: 10.0.0.1[500].
-func fmtAddr(ap netip.AddrPort) string { return fmt.Sprintf("%s[%d]", ap.Addr().Unmap(), ap.Port()) }
+func fmtAddr(ap netip.AddrPort) string {
+	b := make([]byte, 0, len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff][65535]"))
+	b = ap.Addr().Unmap().AppendTo(b)
+	b = append(b, '[')
+	b = strconv.AppendUint(b, uint64(ap.Port()), 10)
+	return string(append(b, ']'))
+}
 
 // sealer adapts a crypto.SKCipher to the wire package's framing.
 type sealer struct {

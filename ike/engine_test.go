@@ -34,7 +34,7 @@ var (
 	pkiErr  error
 )
 
-func labPKI(t *testing.T) *labpki.PKI {
+func labPKI(t testing.TB) *labpki.PKI {
 	t.Helper()
 	pkiOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ikelab-engine-pki")
@@ -160,7 +160,7 @@ func readPEM(t *testing.T, path string) []byte {
 
 // certResponder is a responder with the family's server certificate,
 // trusting both lab roots with CRLs from files.
-func certConfig(t *testing.T, f *labpki.Family) Config {
+func certConfig(t testing.TB, f *labpki.Family) Config {
 	pki := labPKI(t)
 	v, err := trust.NewVerifier(trust.Policy{
 		RootCAFiles: []string{pki.RSA.Root.CertPath, pki.ECDSA.Root.CertPath},
@@ -171,7 +171,7 @@ func certConfig(t *testing.T, f *labpki.Family) Config {
 		Pool4: netip.MustParsePrefix("10.99.0.0/24"), DNS: []netip.Addr{netip.MustParseAddr("10.99.0.1")}}
 }
 
-func proposals(t *testing.T, proto wire.ProtocolID, s string) []wire.Proposal {
+func proposals(t testing.TB, proto wire.ProtocolID, s string) []wire.Proposal {
 	t.Helper()
 	ps, err := policy.ParseProposals(proto, s)
 	require.NoError(t, err)

@@ -41,11 +41,13 @@ type ikeSA struct {
 	peerFrag   bool
 	peerHashes []crypto.HashAlgorithm
 	peerID     *wire.ID
-	children   []*sa.Child
-	vips       []netip.Addr
-	created    time.Time
-	lastSeen   time.Time
-	audit      *Audit
+	// peerIDString is peerID formatted, once (a DN is parsed to print it).
+	peerIDString string
+	children     []*sa.Child
+	vips         []netip.Addr
+	created      time.Time
+	lastSeen     time.Time
+	audit        *Audit
 
 	// Responder window of size 1 (RFC 7296, Section 2.3).
 	nextReqID uint32
@@ -75,7 +77,7 @@ type ikeSA struct {
 }
 
 func (s *ikeSA) log(format string, args ...any) {
-	s.e.cfg.Log.Info(fmt.Sprintf("<%s> ", s.mySPI()) + fmt.Sprintf(format, args...))
+	s.e.cfg.Log.Info("<" + s.mySPI().String() + "> " + fmt.Sprintf(format, args...))
 }
 
 // mySPI is the SPI this side chose; the engine's table is keyed by it.
@@ -346,7 +348,9 @@ func (s *ikeSA) status() Status {
 	if s.choice != nil {
 		st.Proposal = s.choice.Proposal.String()
 	}
-	if s.peerID != nil {
+	if s.peerIDString != "" {
+		st.PeerID = s.peerIDString
+	} else if s.peerID != nil {
 		st.PeerID = s.peerID.String()
 	}
 	for _, v := range s.vips {

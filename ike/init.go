@@ -412,7 +412,9 @@ func (r *initRequest) sendError(h *wire.Header, ne *NotifyError) {
 	}
 	if ne.Type == wire.COOKIE {
 		// One per request of a flood: admit's rate-limited line counts them.
-		r.e.debugf("generating %s", out.Summary())
+		if r.e.debugOn() {
+			r.e.debugf("generating %s", out.Summary())
+		}
 	} else {
 		r.e.cfg.Log.Info(fmt.Sprintf("generating %s", out.Summary()))
 	}

@@ -475,7 +475,7 @@ func (s *ikeSA) ikeRekeyAnswered(props []wire.Proposal, spi wire.SPI, ni []byte,
 func (s *ikeSA) successor(c *policy.Choice, ni, nr []byte) *ikeSA {
 	n := &ikeSA{e: s.e, state: sa.Established, local: s.local, remote: s.remote, natt: s.natt,
 		natLocal: s.natLocal, natRemote: s.natRemote, choice: c, ni: ni, nr: nr,
-		peerFrag: s.peerFrag, peerHashes: s.peerHashes, peerID: s.peerID,
+		peerFrag: s.peerFrag, peerHashes: s.peerHashes, peerID: s.peerID, peerIDString: s.peerIDString,
 		created: s.e.cfg.now(), lastSeen: s.e.cfg.now()}
 	audit := *s.audit
 	n.audit = &audit

@@ -178,26 +178,28 @@ func (u *UDP) Serve(e *Engine) {
 // full.
 func (u *UDP) Dropped() uint64 { return u.dropped.Load() }
 
-// localAddr extracts the destination address from IP_PKTINFO.
+// localAddr extracts the destination address from IP_PKTINFO. It runs for
+// every datagram, so it parses the control messages in place rather than
+// with unix.ParseSocketControlMessage, which allocates.
 func localAddr(oob []byte, c *udpConn) netip.AddrPort {
-	la := c.c.LocalAddr().(*net.UDPAddr).AddrPort()
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return la
-	}
-	for _, m := range msgs {
+	for len(oob) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			break
+		}
+		oob = rest
 		switch {
-		case m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_PKTINFO && len(m.Data) >= unix.SizeofInet4Pktinfo:
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			var a [4]byte
-			copy(a[:], m.Data[8:12]) // struct in_pktinfo: ifindex, spec_dst, addr
+			copy(a[:], data[8:12]) // struct in_pktinfo: ifindex, spec_dst, addr
 			return netip.AddrPortFrom(netip.AddrFrom4(a), c.port)
-		case m.Header.Level == unix.IPPROTO_IPV6 && m.Header.Type == unix.IPV6_PKTINFO && len(m.Data) >= unix.SizeofInet6Pktinfo:
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			var a [16]byte
-			copy(a[:], m.Data[:16])
+			copy(a[:], data[:16])
 			return netip.AddrPortFrom(netip.AddrFrom16(a), c.port)
 		}
 	}
-	return la
+	return c.c.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
 // Send transmits p from the socket of its local port, with the source

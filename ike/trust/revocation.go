@@ -76,8 +76,14 @@ func (v *Verifier) checkRevocation(ctx context.Context, d *Decision, chain []*x5
 
 	var refusal *Error
 	var soft []string
-	for _, st := range states {
-		subject := st.cert.Subject.String()
+	for i, st := range states {
+		// evaluateChain put the formatted subjects in d.ChainInfo.
+		subject := ""
+		if len(d.ChainInfo) == len(chain) {
+			subject = d.ChainInfo[i].Subject
+		} else {
+			subject = st.cert.Subject.String()
+		}
 		c := Check{Name: CheckRevocation, Subject: subject, Revocation: st.info}
 		switch st.info.Status {
 		case RevocationGood:
