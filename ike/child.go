@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/ikelab/ikelab/crypto"
 	"github.com/ikelab/ikelab/ike/policy"
@@ -151,7 +152,8 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 	s.exportESPKeys(child)
 	prop := c.Proposal
 	prop.SPI = binary.BigEndian.AppendUint32(nil, spiIn)
-	s.audit.ChildSPIs = append(s.audit.ChildSPIs, spiString(spiIn)+"_i", spiString(child.SPIOut)+"_o")
+	in, outSPI := spiString(spiIn)+"_i", spiString(child.SPIOut)+"_o"
+	s.audit.ChildSPIs = append(s.audit.ChildSPIs, in, outSPI)
 	s.audit.TSi, s.audit.TSr = s.audit.TSi[:0], s.audit.TSr[:0]
 	for _, t := range tsi {
 		s.audit.TSi = append(s.audit.TSi, t.String())
@@ -159,7 +161,9 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 	for _, t := range tsr {
 		s.audit.TSr = append(s.audit.TSr, t.String())
 	}
-	s.log("CHILD_SA established with SPIs %08x_i %08x_o and TS %v === %v", spiIn, child.SPIOut, tsr, tsi)
+	// The audit's strings again, as charon prints them.
+	s.log("CHILD_SA established with SPIs %s %s and TS [%s] === [%s]", in, outSPI,
+		strings.Join(s.audit.TSr, " "), strings.Join(s.audit.TSi, " "))
 	out = append([]wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}}, out...)
 	out = append(out, &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
 	if mode == sa.Transport {

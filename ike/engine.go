@@ -8,6 +8,7 @@ package ike
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -333,7 +334,7 @@ func (s sealer) Seal(assoc, plain []byte) ([]byte, error) {
 func spiString(v uint32) string {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], v)
-	return fmt.Sprintf("%x", b)
+	return hex.EncodeToString(b[:])
 }
 
 func (e *Engine) trustContext() (context.Context, context.CancelFunc) {

@@ -127,7 +127,10 @@ func (v *Verifier) FetchesStarted() int64 { return v.cache.started.Load() }
 // addition to the policy's revocation budget. Verify never returns nil.
 func (v *Verifier) Verify(ctx context.Context, leafDER []byte, otherDER [][]byte) *Decision {
 	now := v.now()
-	d := &Decision{Time: now}
+	// Room for the checks of a chain of up to three certificates (one
+	// revocation line per certificate below the root), so that recording
+	// them does not grow the slice again and again.
+	d := &Decision{Time: now, Checks: make([]Check, 0, 8)}
 
 	key := pathKey(leafDER, otherDER)
 	if e := v.paths.get(key); e != nil && e.validAt(now) {
