@@ -25,7 +25,8 @@ type Cell struct {
 	// RSSLoaded with every SA of the run established.
 	RSSIdle, RSSLoaded int64
 	// CryptoBound is the suite's crypto-only handshakes per second on one
-	// core (docs/performance.md, crypto section).
+	// core, measured on the responder's core in the same run (the crypto
+	// package's BenchmarkResponderHandshake, best of three).
 	CryptoBound float64
 }
 
