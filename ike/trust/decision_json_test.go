@@ -3,13 +3,13 @@ package trust
 import (
 	"context"
 	"crypto/x509"
-	"encoding"
 	"encoding/json"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ikelab/ikelab/internal/jsonw"
 )
 
 // fullDecision has every field that encoding/json writes set (in the first
@@ -90,40 +90,7 @@ func TestVerifyDecisionJSON(t *testing.T) {
 // when a field's type gains a MarshalJSON or MarshalText method, which
 // encoding/json would call and AppendJSON would not.
 func TestDecisionJSONCoversFields(t *testing.T) {
-	checkFieldsSet(t, reflect.ValueOf(fullDecision()).Elem(), "Decision")
-}
-
-// checkFieldsSet walks the fields encoding/json writes of the struct v,
-// into nested structs, pointers and the first element of slices.
-func checkFieldsSet(t *testing.T, v reflect.Value, path string) {
-	marshaler := reflect.TypeFor[json.Marshaler]()
-	textMarshaler := reflect.TypeFor[encoding.TextMarshaler]()
-	for i := range v.NumField() {
-		f, fv := v.Type().Field(i), v.Field(i)
-		if f.Tag.Get("json") == "-" {
-			continue
-		}
-		p := path + "." + f.Name
-		if fv.IsZero() {
-			t.Errorf("%s is not set in the test value: set it, and encode it in AppendJSON", p)
-			continue
-		}
-		if f.Type == reflect.TypeFor[time.Time]() {
-			continue // AppendTime writes what its MarshalJSON does
-		}
-		for _, ft := range []reflect.Type{f.Type, reflect.PointerTo(f.Type)} {
-			if ft.Implements(marshaler) || ft.Implements(textMarshaler) {
-				t.Errorf("%s: %v has a MarshalJSON or MarshalText method that AppendJSON does not call", p, ft)
-			}
-		}
-		switch fv.Kind() {
-		case reflect.Pointer:
-			fv = fv.Elem()
-		case reflect.Slice:
-			fv = fv.Index(0)
-		}
-		if fv.Kind() == reflect.Struct {
-			checkFieldsSet(t, fv, p)
-		}
+	for _, problem := range jsonw.Uncovered(fullDecision()) {
+		t.Error(problem)
 	}
 }
