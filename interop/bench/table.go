@@ -67,7 +67,7 @@ func (c Cell) MemPerSA() float64 {
 // Markdown renders the cells as the table of docs/performance.md.
 func Markdown(cells []Cell) string {
 	var b strings.Builder
-	b.WriteString("| suite | responder | SAs up (failed) | handshakes/s | p50 / p99 latency | responder CPU per handshake | responder busy | one-core rate (% of crypto bound) | memory per IKE SA |\n")
+	b.WriteString("| suite | responder | SAs up (failed) | handshakes/s | p50 / p99 latency | responder CPU per handshake | responder busy | one-core rate (% of same-run crypto bound) | memory per IKE SA |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
 		pct := ""
