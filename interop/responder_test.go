@@ -126,29 +126,9 @@ func certFiles(t *testing.T, f *labpki.Family, client *labpki.Issued) map[string
 	}
 }
 
+// certConn is a strongSwan initiator with the client certificate.
 func certConn(proposals, esp string) string {
-	return fmt.Sprintf(`connections {
-	home {
-		local_addrs = %s
-		remote_addrs = %s
-		proposals = %s
-		vips = 0.0.0.0
-		local {
-			auth = pubkey
-			certs = client.pem
-		}
-		remote {
-			auth = pubkey
-		}
-		children {
-			net {
-				remote_ts = %s
-				esp_proposals = %s
-			}
-		}
-	}
-}
-`, clientAddr, serverAddr, proposals, serverNet, esp)
+	return lab.CertInitiatorConn(clientAddr, serverAddr, proposals, esp, serverNet)
 }
 
 // audits reads the responder's JSON audit records.

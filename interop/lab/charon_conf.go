@@ -203,3 +203,34 @@ func confValue(v string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(v) + `"`
 }
+
+// CertInitiatorConn is the swanctl.conf connections section of a strongSwan
+// initiator that behaves like a Windows client with a machine certificate:
+// connection "home" from local to remote offering the ike and esp
+// proposals (strongSwan syntax, comma-separated), authenticating with
+// client.pem, asking for a virtual IP, and one child SA "net" toward
+// remoteTS. The certificate files are the caller's (CharonConfig.Files).
+func CertInitiatorConn(local, remote, ike, esp, remoteTS string) string {
+	return fmt.Sprintf(`connections {
+	home {
+		local_addrs = %s
+		remote_addrs = %s
+		proposals = %s
+		vips = 0.0.0.0
+		local {
+			auth = pubkey
+			certs = client.pem
+		}
+		remote {
+			auth = pubkey
+		}
+		children {
+			net {
+				remote_ts = %s
+				esp_proposals = %s
+			}
+		}
+	}
+}
+`, local, remote, ike, remoteTS, esp)
+}

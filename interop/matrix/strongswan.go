@@ -7,6 +7,7 @@ import (
 
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/profile"
+	"github.com/ikelab/ikelab/interop/lab"
 )
 
 // Addresses of every run: the client and server ends of the veth, the
@@ -79,29 +80,8 @@ pools {
 // IP, like a Windows client. What strongSwan cannot reproduce (see
 // initiatorOptions) is listed in the report.
 func initiatorConf(prof *profile.Profile) string {
-	return fmt.Sprintf(`# strongSwan initiator playing client profile %q
-connections {
-	home {
-		local_addrs = %s
-		remote_addrs = %s
-		proposals = %s
-		vips = 0.0.0.0
-		local {
-			auth = pubkey
-			certs = client.pem
-		}
-		remote {
-			auth = pubkey
-		}
-		children {
-			net {
-				remote_ts = %s
-				esp_proposals = %s
-			}
-		}
-	}
-}
-`, prof.Name, clientAddr, serverAddr, strings.Join(prof.IKE, ","), serverNet, strings.Join(prof.ESP, ","))
+	return fmt.Sprintf("# strongSwan initiator playing client profile %q\n", prof.Name) +
+		lab.CertInitiatorConn(clientAddr, serverAddr, strings.Join(prof.IKE, ","), strings.Join(prof.ESP, ","), serverNet)
 }
 
 // initiatorOptions are the charon settings that bring a strongSwan
