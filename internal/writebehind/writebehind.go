@@ -13,6 +13,10 @@
 // Memory is bounded: once the buffer holds Limit octets, Write writes the
 // batch itself before returning, so a slow destination slows the writers
 // instead of growing the buffer.
+//
+// A process that dies without Close (SIGKILL, a crash) loses what the
+// goroutine had not written yet: under load, the lines of the last moments;
+// when idle, nothing, since each line goes out as soon as it is written.
 package writebehind
 
 import (
