@@ -106,12 +106,9 @@ func TestChildRekeyCollision(t *testing.T) {
 			inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, ps)
 			require.NoError(t, err)
 			require.Zero(t, notifyOf(inner))
-			var peersNew uint32 // the engine's inbound SPI of the peer's new SA
-			for _, p := range inner {
-				if sp, ok := p.(*wire.SA); ok {
-					peersNew = binary.BigEndian.Uint32(sp.Proposals[0].SPI)
-				}
-			}
+			sp := payloadOf[*wire.SA](inner)
+			require.NotNil(t, sp)
+			peersNew := binary.BigEndian.Uint32(sp.Proposals[0].SPI) // the engine's inbound SPI of the peer's new SA
 			assert.Len(t, h.mem.Children(), 2)
 
 			// 3. The peer answers the engine's request; the engine resolves.
@@ -162,16 +159,7 @@ func answerIKERekey(t *testing.T, s *Session, req *wire.Message, nr []byte, spi 
 	t.Helper()
 	inner, err := req.Decrypt(s.in)
 	require.NoError(t, err)
-	var saP *wire.SA
-	var ke *wire.KE
-	for _, p := range inner {
-		switch p := p.(type) {
-		case *wire.SA:
-			saP = p
-		case *wire.KE:
-			ke = p
-		}
-	}
+	saP, ke := payloadOf[*wire.SA](inner), payloadOf[*wire.KE](inner)
 	require.NotNil(t, saP)
 	require.NotNil(t, ke)
 	prop := saP.Proposals[0]

@@ -92,12 +92,7 @@ func TestInformationalDuringEAPEndsTheSA(t *testing.T) {
 	first := append([]wire.Payload{&wire.ID{IDType: wire.ID_IPV4_ADDR, Data: clientAP.Addr().AsSlice()}}, s.childRequest()...)
 	inner, err := s.Request(ctx, wire.IKE_AUTH, first)
 	require.NoError(t, err)
-	var sawEAP bool
-	for _, p := range inner {
-		_, ok := p.(*wire.EAP)
-		sawEAP = sawEAP || ok
-	}
-	require.True(t, sawEAP, "EAP started")
+	require.NotNil(t, payloadOf[*wire.EAP](inner), "EAP started")
 	require.Len(t, h.e.SAs(), 1)
 	_, err = s.Request(ctx, wire.INFORMATIONAL, []wire.Payload{wire.NewNotify(wire.AUTHENTICATION_FAILED, nil)})
 	require.NoError(t, err, "the INFORMATIONAL is answered")

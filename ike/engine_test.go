@@ -201,6 +201,17 @@ func clientCert(f *labpki.Family, c *labpki.Issued) InitiatorConfig {
 	}
 }
 
+// payloadOf returns the first payload of type T in ps, or the zero T.
+func payloadOf[T wire.Payload](ps []wire.Payload) T {
+	for _, p := range ps {
+		if v, ok := p.(T); ok {
+			return v
+		}
+	}
+	var zero T
+	return zero
+}
+
 func connect(t *testing.T, h *harness, ic InitiatorConfig) (*Session, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -154,16 +154,7 @@ func TestResponderRekeysOnLifetime(t *testing.T) {
 	assert.False(t, req.IsInitiator(), "the original responder never sets the I flag")
 	inner, err := req.Decrypt(s.in)
 	require.NoError(t, err)
-	var rekey *wire.Notify
-	var ke *wire.KE
-	for _, p := range inner {
-		switch p := p.(type) {
-		case *wire.Notify:
-			rekey = p
-		case *wire.KE:
-			ke = p
-		}
-	}
+	rekey, ke := payloadOf[*wire.Notify](inner), payloadOf[*wire.KE](inner)
 	require.NotNil(t, rekey)
 	assert.Equal(t, wire.REKEY_SA, rekey.NotifyType)
 	assert.Equal(t, old.SPIIn, binary.BigEndian.Uint32(rekey.SPI))
