@@ -3,9 +3,10 @@ package ike
 import "github.com/ikelab/ikelab/internal/jsonw"
 
 // AppendJSON appends a's JSON encoding to b: byte for byte what json.Marshal
-// writes, in the order and with the tags of Audit's fields. One record is
-// written per handshake, and the reflection encoder was a visible share of
-// the responder's CPU under load (issue #11). Where encoding/json would fail
+// writes (Go 1.26's; see jsonw.Canonical for Go 1.27's one difference), in
+// the order and with the tags of Audit's fields. One record is written per
+// handshake, and the reflection encoder was a visible share of the
+// responder's CPU under load (issue #11). Where encoding/json would fail
 // (a time outside the years 0 to 9999), AppendJSON returns b unchanged.
 func (a *Audit) AppendJSON(b []byte) []byte {
 	if a == nil {

@@ -47,6 +47,7 @@ func sameAsEncodingJSON(t *testing.T, got []byte, prefix string, v any) {
 	if err != nil {
 		want = nil
 	}
+	got, want = jsonw.Canonical(got), jsonw.Canonical(want)
 	if string(got) != prefix+string(want) {
 		t.Errorf("AppendJSON wrote\n%s\nencoding/json writes (err %v)\n%s%s", got, err, prefix, want)
 	}

@@ -7,7 +7,9 @@
 // encoding/json writes them in. The output matches json.Marshal with its
 // defaults: HTML-safe string escaping, time.Time as MarshalJSON formats it,
 // nil slices as null. Types that use jsonw test their output against
-// encoding/json's.
+// encoding/json's, through Canonical: Go 1.27's encoding/json writes the
+// replacement character for invalid UTF-8 unescaped where Go 1.26's (and
+// AppendString) write \ufffd, the same JSON either way.
 package jsonw
 
 import (

@@ -6,14 +6,15 @@ import (
 	"time"
 )
 
-// marshal is what encoding/json writes for v, or nil if it refuses v.
+// marshal is what encoding/json writes for v, in Canonical form, or nil if
+// it refuses v.
 func marshal(t testing.TB, v any) []byte {
 	t.Helper()
 	out, err := json.Marshal(v)
 	if err != nil {
 		return nil
 	}
-	return out
+	return Canonical(out)
 }
 
 var stringCases = map[string]string{
@@ -37,7 +38,7 @@ func TestAppendString(t *testing.T) {
 	for name, s := range stringCases {
 		t.Run(name, func(t *testing.T) {
 			want := marshal(t, s)
-			got := AppendString([]byte("prefix"), s)
+			got := Canonical(AppendString([]byte("prefix"), s))
 			if string(got) != "prefix"+string(want) {
 				t.Errorf("AppendString(%q) = %s, encoding/json writes %s", s, got[len("prefix"):], want)
 			}
@@ -52,7 +53,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := AppendString(nil, s), marshal(t, s); string(got) != string(want) {
+		if got, want := Canonical(AppendString(nil, s)), marshal(t, s); string(got) != string(want) {
 			t.Fatalf("AppendString(%q) = %s, encoding/json writes %s", s, got, want)
 		}
 	})
@@ -152,7 +153,7 @@ func TestObject(t *testing.T) {
 	for name, r := range tests {
 		t.Run(name, func(t *testing.T) {
 			want := marshal(t, &r)
-			got := r.AppendJSON([]byte("prefix"))
+			got := Canonical(r.AppendJSON([]byte("prefix")))
 			if string(got) != "prefix"+string(want) {
 				t.Errorf("got  %s\nwant prefix%s", got, want)
 			}

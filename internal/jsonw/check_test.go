@@ -37,3 +37,18 @@ func TestUncovered(t *testing.T) {
 	assert.Len(t, got, 2, "the value and the pointer type both implement it")
 	assert.Contains(t, got[0], "withMarshaler.Addr: netip.Addr has a MarshalJSON or MarshalText method")
 }
+
+func TestCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		`"a\ufffdb"`:     "\"a\uFFFDb\"",
+		`"\uFFFD"`:       "\"\uFFFD\"",
+		`"a\\ufffdb"`:    `"a\\ufffdb"`, // an escaped backslash, then text
+		`"\\\ufffd"`:     "\"\\\\\uFFFD\"",
+		`"\u2028\n\""`:   `"\u2028\n\""`,
+		`{"k":"\ufff"}`:  `{"k":"\ufff"}`,
+		"\"raw \uFFFD\"": "\"raw \uFFFD\"",
+		`\`:              `\`,
+	} {
+		assert.Equal(t, want, string(Canonical([]byte(in))), "Canonical(%s)", in)
+	}
+}
