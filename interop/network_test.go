@@ -90,42 +90,6 @@ func newLabPKI(t *testing.T, ips ...string) *labpki.PKI {
 	return pki
 }
 
-// swanConn is a swanctl connection "home" with a child "net",
-// authenticating with client.pem.
-type swanConn struct {
-	Local, Remote  string
-	Proposals, ESP string
-	VIPs           string // vips = ..., e.g. "0.0.0.0" or "0.0.0.0, ::"
-	RemoteTS       string
-	Extra          string // more settings of the connection, one per line
-}
-
-func (c swanConn) String() string {
-	return fmt.Sprintf(`connections {
-	home {
-		local_addrs = %s
-		remote_addrs = %s
-		proposals = %s
-		vips = %s
-		%s
-		local {
-			auth = pubkey
-			certs = client.pem
-		}
-		remote {
-			auth = pubkey
-		}
-		children {
-			net {
-				remote_ts = %s
-				esp_proposals = %s
-			}
-		}
-	}
-}
-`, c.Local, c.Remote, c.Proposals, c.VIPs, strings.ReplaceAll(c.Extra, "\n", "\n\t\t"), c.RemoteTS, c.ESP)
-}
-
 // startClient starts charon in ns as the rig's initiator and loads conn.
 func (r *netRig) startClient(ns *lab.Netns, conn string, files map[string][]byte, opts map[string]string) *lab.Charon {
 	r.client = ns
@@ -269,7 +233,7 @@ func TestNetNAT(t *testing.T) {
 	n := lab.NATRouter(t, "nat")
 	pki := newLabPKI(t, n.ServerAddr.String())
 	r := startResponderIn(t, n.Server, n.Outside.Iface(n.Server), pki, ecdsaTrustYAML(n.ServerAddr.String(), vipPool), true)
-	c := r.startClient(n.Client, swanConn{Local: n.ClientAddr.String(), Remote: n.ServerAddr.String(),
+	c := r.startClient(n.Client, lab.CertConn{Local: n.ClientAddr.String(), Remote: n.ServerAddr.String(),
 		Proposals: "aes128gcm16-prfsha256-ecp256", ESP: "aes128gcm16", VIPs: "0.0.0.0", RemoteTS: serverNet}.String(),
 		certFiles(t, pki.ECDSA, pki.ECDSA.Clients[0]),
 		// A keepalive a second (default 20 s) so that some flow in the test.
@@ -362,7 +326,7 @@ func TestNetNATPortChanges(t *testing.T) {
 	}
 	pki := newLabPKI(t, n.ServerAddr.String())
 	r := startResponderIn(t, n.Server, n.Outside.Iface(n.Server), pki, ecdsaTrustYAML(n.ServerAddr.String(), vipPool), true)
-	c := r.startClient(n.Client, swanConn{Local: n.ClientAddr.String(), Remote: n.ServerAddr.String(),
+	c := r.startClient(n.Client, lab.CertConn{Local: n.ClientAddr.String(), Remote: n.ServerAddr.String(),
 		Proposals: "aes128gcm16-prfsha256-ecp256", ESP: "aes128gcm16", VIPs: "0.0.0.0", RemoteTS: serverNet,
 		// A liveness check after two idle seconds: each one finds the
 		// NAT mapping expired and gets a new public port.
@@ -501,7 +465,7 @@ trust:
 
 	files := certFiles(t, pki.RSA, pki.RSA.IntermediateClient)
 	files["x509ca/intermediate.pem"] = mustRead(t, pki.RSA.Intermediate.CertPath)
-	c := r.startClient(cl, swanConn{Local: clientAddr, Remote: serverAddr, Proposals: "aes128-sha256-modp2048",
+	c := r.startClient(cl, lab.CertConn{Local: clientAddr, Remote: serverAddr, Proposals: "aes128-sha256-modp2048",
 		ESP: "aes128-sha256", VIPs: "0.0.0.0", RemoteTS: serverNet, Extra: "fragmentation = force"}.String(),
 		files, map[string]string{"fragment_size": "600", "retransmit_timeout": "1"})
 	r.initiate(true)
@@ -605,7 +569,7 @@ func TestNetIPv6(t *testing.T) {
 			if tc.family == "ecdsa" {
 				f = pki.ECDSA
 			}
-			c := r.startClient(cl, swanConn{Local: clientAddr6, Remote: serverAddr6, Proposals: tc.proposals, ESP: tc.esp,
+			c := r.startClient(cl, lab.CertConn{Local: clientAddr6, Remote: serverAddr6, Proposals: tc.proposals, ESP: tc.esp,
 				VIPs: tc.vips, RemoteTS: tc.remoteTS}.String(), certFiles(t, f, f.Clients[0]), nil)
 			r.initiate(true)
 			sa := c.WaitIKESA(t, "home", lab.IKEStateEstablished, 5*time.Second)
@@ -734,7 +698,7 @@ func TestNetLoadBalancer(t *testing.T) {
 		return tp
 	}
 	client := func(t *testing.T, tp *topo, r *netRig, ns *lab.Netns, addr string, opts map[string]string) *lab.Charon {
-		return r.startClient(ns, swanConn{Local: addr, Remote: lbVIP, Proposals: "aes128gcm16-prfsha256-ecp256",
+		return r.startClient(ns, lab.CertConn{Local: addr, Remote: lbVIP, Proposals: "aes128gcm16-prfsha256-ecp256",
 			ESP: "aes128gcm16", VIPs: "0.0.0.0", RemoteTS: serverNet}.String(),
 			certFiles(t, tp.pki.ECDSA, tp.pki.ECDSA.Clients[0]), opts)
 	}

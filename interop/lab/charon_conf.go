@@ -204,20 +204,33 @@ func confValue(v string) string {
 	return `"` + r.Replace(v) + `"`
 }
 
-// CertInitiatorConn is the swanctl.conf connections section of a strongSwan
+// CertConn is the swanctl.conf connections section of a strongSwan
 // initiator that behaves like a Windows client with a machine certificate:
-// connection "home" from local to remote offering the ike and esp
+// connection "home" from Local to Remote offering the Proposals and ESP
 // proposals (strongSwan syntax, comma-separated), authenticating with
-// client.pem, asking for a virtual IP, and one child SA "net" toward
-// remoteTS. The certificate files are the caller's (CharonConfig.Files).
-func CertInitiatorConn(local, remote, ike, esp, remoteTS string) string {
-	return fmt.Sprintf(`connections {
-	home {
-		local_addrs = %s
-		remote_addrs = %s
-		proposals = %s
-		vips = 0.0.0.0
-		local {
+// client.pem, and one child SA "net" toward RemoteTS. The certificate files
+// are the caller's (CharonConfig.Files).
+type CertConn struct {
+	Local, Remote  string
+	Proposals, ESP string
+	VIPs           string // vips = ..., e.g. "0.0.0.0" or "0.0.0.0, ::"; empty for none
+	RemoteTS       string
+	Extra          string // more settings of the connection, one per line
+}
+
+func (c CertConn) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "connections {\n\thome {\n\t\tlocal_addrs = %s\n\t\tremote_addrs = %s\n\t\tproposals = %s\n",
+		c.Local, c.Remote, c.Proposals)
+	if c.VIPs != "" {
+		fmt.Fprintf(&b, "\t\tvips = %s\n", c.VIPs)
+	}
+	for _, line := range strings.Split(c.Extra, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			fmt.Fprintf(&b, "\t\t%s\n", line)
+		}
+	}
+	fmt.Fprintf(&b, `		local {
 			auth = pubkey
 			certs = client.pem
 		}
@@ -232,5 +245,12 @@ func CertInitiatorConn(local, remote, ike, esp, remoteTS string) string {
 		}
 	}
 }
-`, local, remote, ike, remoteTS, esp)
+`, c.RemoteTS, c.ESP)
+	return b.String()
+}
+
+// CertInitiatorConn is CertConn asking for one IPv4 virtual address, as
+// Windows clients do.
+func CertInitiatorConn(local, remote, ike, esp, remoteTS string) string {
+	return CertConn{Local: local, Remote: remote, Proposals: ike, ESP: esp, VIPs: "0.0.0.0", RemoteTS: remoteTS}.String()
 }
