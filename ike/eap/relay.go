@@ -51,13 +51,8 @@ func (s *relay) Start() (*wire.EAP, error) {
 func (s *relay) Close() error { return nil }
 
 func (s *relay) Next(ctx context.Context, resp *wire.EAP) (*wire.EAP, bool, *Result, error) {
-	switch {
-	case s.state == srvDone:
-		return nil, true, s.result, ErrDone
-	case s.state == srvNew:
-		return nil, false, nil, errors.New("eap: Next before Start")
-	case resp == nil:
-		return nil, false, nil, errors.New("eap: Next with a nil packet")
+	if done, res, err := refuseNext(s.state, s.result, resp); err != nil {
+		return nil, done, res, err
 	}
 	s.rounds++
 	s.respID = resp.Identifier

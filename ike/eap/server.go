@@ -35,6 +35,22 @@ func (s serverState) String() string {
 	return fmt.Sprintf("serverState(%d)", uint8(s))
 }
 
+// refuseNext is what both authenticators' Next answer before looking at
+// resp: a finished conversation repeats its result with ErrDone; Next
+// before Start and a nil packet are the caller's errors. A nil error means
+// none of these applies and Next goes on.
+func refuseNext(state serverState, result *Result, resp *wire.EAP) (done bool, res *Result, err error) {
+	switch {
+	case state == srvDone:
+		return true, result, ErrDone
+	case state == srvNew:
+		return false, nil, errors.New("eap: Next before Start")
+	case resp == nil:
+		return false, nil, errors.New("eap: Next with a nil packet")
+	}
+	return false, nil, nil
+}
+
 // serverMethod is one method on the authenticator side.
 type serverMethod interface {
 	// start returns the Type-Data of the method's first request.
@@ -107,13 +123,8 @@ func (s *server) Close() error {
 }
 
 func (s *server) Next(ctx context.Context, resp *wire.EAP) (*wire.EAP, bool, *Result, error) {
-	switch {
-	case s.state == srvDone:
-		return nil, true, s.result, ErrDone
-	case s.state == srvNew:
-		return nil, false, nil, errors.New("eap: Next before Start")
-	case resp == nil:
-		return nil, false, nil, errors.New("eap: Next with a nil packet")
+	if done, res, err := refuseNext(s.state, s.result, resp); err != nil {
+		return nil, done, res, err
 	}
 	s.rounds++
 	s.respID = resp.Identifier

@@ -208,18 +208,26 @@ func TestServerRoundLimit(t *testing.T) {
 }
 
 func TestServerAPIMisuse(t *testing.T) {
-	srv := mustServer(t, ServerConfig{Users: testUsers})
-	if _, _, _, err := srv.Next(context.Background(), response(0, wire.EAPIdentity, nil)); err == nil {
-		t.Error("Next before Start accepted")
-	}
-	if _, err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Start(); err == nil {
-		t.Error("second Start accepted")
-	}
-	if _, _, _, err := srv.Next(context.Background(), nil); err == nil {
-		t.Error("nil packet accepted")
+	for name, cfg := range map[string]ServerConfig{
+		"local": {Users: testUsers},
+		// The misuse is refused before any RADIUS traffic: nothing listens.
+		"radius relay": relayConfig("127.0.0.1:9"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := mustServer(t, cfg)
+			if _, _, _, err := srv.Next(context.Background(), response(0, wire.EAPIdentity, nil)); err == nil {
+				t.Error("Next before Start accepted")
+			}
+			if _, err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.Start(); err == nil {
+				t.Error("second Start accepted")
+			}
+			if _, _, _, err := srv.Next(context.Background(), nil); err == nil {
+				t.Error("nil packet accepted")
+			}
+		})
 	}
 }
 
