@@ -15,45 +15,44 @@ import (
 	"github.com/ikelab/ikelab/sa"
 )
 
-// answerChildRekey plays the peer answering the engine's CREATE_CHILD_SA
-// request with nonce nr: one transform of each type from the first
-// proposal, our SPI, a MODP-2048 key share.
-func answerChildRekey(t *testing.T, s *Session, req *wire.Message, nr []byte, spi uint32) []byte {
+// answerRekey plays the peer answering the engine's CREATE_CHILD_SA
+// request (a child SA or IKE SA rekey) with nonce nr and SPI spi: the first
+// proposal with one transform of each type (the KE transform of the
+// request's KE group), a key share in that group, and the request's traffic
+// selectors when it carries them.
+func answerRekey(t *testing.T, s *Session, req *wire.Message, nr, spi []byte) []byte {
 	t.Helper()
 	inner, err := req.Decrypt(s.in)
 	require.NoError(t, err)
-	var saP *wire.SA
-	var tsi, tsr *wire.TS
-	for _, p := range inner {
-		switch p := p.(type) {
-		case *wire.SA:
-			saP = p
-		case *wire.TS:
-			if p.Responder {
-				tsr = p
-			} else {
-				tsi = p
-			}
-		}
-	}
+	saP, ke := payloadOf[*wire.SA](inner), payloadOf[*wire.KE](inner)
 	require.NotNil(t, saP)
+	require.NotNil(t, ke)
 	prop := saP.Proposals[0]
 	seen := map[wire.TransformType]bool{}
 	var ts []wire.Transform
 	for _, tr := range prop.Transforms {
+		if tr.Type == wire.TransformKE && tr.ID != ke.Group {
+			continue
+		}
 		if !seen[tr.Type] {
 			seen[tr.Type] = true
 			ts = append(ts, tr)
 		}
 	}
-	prop.Transforms, prop.SPI = ts, binary.BigEndian.AppendUint32(nil, spi)
-	g, _ := crypto.KE(wire.MODP_2048)
+	prop.Transforms, prop.SPI = ts, spi
+	g, _ := crypto.KE(ke.Group)
 	priv, err := g.Generate(nil)
 	require.NoError(t, err)
+	out := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
+		&wire.KE{Group: ke.Group, Data: priv.Public()}}
+	for _, p := range inner {
+		if ts, ok := p.(*wire.TS); ok {
+			out = append(out, ts)
+		}
+	}
 	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.CREATE_CHILD_SA,
 		Flags: wire.FlagInitiator | wire.FlagResponse, MessageID: req.MessageID}
-	msgs, err := s.encode(h, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
-		&wire.KE{Group: wire.MODP_2048, Data: priv.Public()}, tsi, tsr})
+	msgs, err := s.encode(h, out)
 	require.NoError(t, err)
 	return msgs[0]
 }
@@ -112,7 +111,7 @@ func TestChildRekeyCollision(t *testing.T) {
 			assert.Len(t, h.mem.Children(), 2)
 
 			// 3. The peer answers the engine's request; the engine resolves.
-			resp := answerChildRekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), 0xc0ffee01)
+			resp := answerRekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), binary.BigEndian.AppendUint32(nil, 0xc0ffee01))
 			h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: resp})
 
 			var del *wire.Delete
@@ -151,39 +150,6 @@ func TestChildRekeyCollision(t *testing.T) {
 			}
 		})
 	}
-}
-
-// answerIKERekey plays the peer answering the engine's IKE SA rekey with
-// nonce nr and SPI spi.
-func answerIKERekey(t *testing.T, s *Session, req *wire.Message, nr []byte, spi wire.SPI) []byte {
-	t.Helper()
-	inner, err := req.Decrypt(s.in)
-	require.NoError(t, err)
-	saP, ke := payloadOf[*wire.SA](inner), payloadOf[*wire.KE](inner)
-	require.NotNil(t, saP)
-	require.NotNil(t, ke)
-	prop := saP.Proposals[0]
-	seen := map[wire.TransformType]bool{}
-	var ts []wire.Transform
-	for _, tr := range prop.Transforms {
-		if tr.Type == wire.TransformKE && tr.ID != ke.Group {
-			continue
-		}
-		if !seen[tr.Type] {
-			seen[tr.Type] = true
-			ts = append(ts, tr)
-		}
-	}
-	prop.Transforms, prop.SPI = ts, spi[:]
-	g, _ := crypto.KE(ke.Group)
-	priv, err := g.Generate(nil)
-	require.NoError(t, err)
-	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: wire.CREATE_CHILD_SA,
-		Flags: wire.FlagInitiator | wire.FlagResponse, MessageID: req.MessageID}
-	msgs, err := s.encode(h, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}, &wire.Nonce{Data: nr},
-		&wire.KE{Group: ke.Group, Data: priv.Public()}})
-	require.NoError(t, err)
-	return msgs[0]
 }
 
 // TestIKERekeyCollision: RFC 7296, Section 2.8.2. Both ends rekey the IKE
@@ -232,7 +198,7 @@ func TestIKERekeyCollision(t *testing.T) {
 
 			// The peer answers the engine's rekey; the engine resolves.
 			answerSPI := wire.SPI{0xee, 0xee, 0, 0, 0, 0, 0, 1}
-			h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: answerIKERekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), answerSPI)})
+			h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: answerRekey(t, s, engineReq, bytes.Repeat([]byte{tc.answerNr}, 32), answerSPI[:])})
 			var del *wire.Message
 			select {
 			case raw := <-h.p.in:
