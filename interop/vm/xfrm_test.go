@@ -304,20 +304,31 @@ func crashAndRestart(t *testing.T, g *guest, c *lab.Charon) {
 	c.WaitNoIKESA(t, "gcm", 15*time.Second)
 }
 
+// initiateWithLifetime sets the kernel lifetime of the guest responder's
+// next child SA (lifetime is the control query, e.g. "soft=6s&hard=6s"),
+// has strongSwan initiate conn (its child has the same name), and returns
+// the control client, how many expire events it had seen before, and the
+// child SA's two kernel states.
+func initiateWithLifetime(ctx context.Context, t *testing.T, g *guest, c *lab.Charon, conn, lifetime string) (*control, int, []ipState) {
+	t.Helper()
+	ctl := g.ctl.with(t)
+	before := len(ctl.expires())
+	ctl.post("/lifetime?" + lifetime)
+	out, err := c.Initiate(ctx, conn, conn)
+	require.NoError(t, err, "initiate:\n%s", out)
+	states := ctl.xfrmStates()
+	require.Len(t, states, 2)
+	return ctl, before, states
+}
+
 // kernelExpiry gives the next child SA a 6-second kernel lifetime: the
 // guest kernel must expire it by itself, the installer must hand the event
 // to the engine, which deletes the child SA and tells strongSwan, and
 // nothing may remain.
 func kernelExpiry(t *testing.T, g *guest, c *lab.Charon) {
-	ctl := g.ctl.with(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	before := len(ctl.expires())
-	ctl.post("/lifetime?soft=6s&hard=6s")
-	out, err := c.Initiate(ctx, "cbc", "cbc")
-	require.NoError(t, err, "initiate:\n%s", out)
-	states := ctl.xfrmStates()
-	require.Len(t, states, 2)
+	ctl, before, states := initiateWithLifetime(ctx, t, g, c, "cbc", "soft=6s&hard=6s")
 	for _, st := range states {
 		assert.Equal(t, uint64(6), st.HardTime)
 	}
@@ -363,15 +374,9 @@ func kernelExpiry(t *testing.T, g *guest, c *lab.Charon) {
 // SA with CREATE_CHILD_SA (RFC 7296, Section 2.8); the new SA must carry
 // traffic and the old one must be gone from the kernel.
 func kernelSoftExpiry(t *testing.T, g *guest, c *lab.Charon) {
-	ctl := g.ctl.with(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	before := len(ctl.expires())
-	ctl.post("/lifetime?soft=3s&hard=60s")
-	out, err := c.Initiate(ctx, "rekey", "rekey")
-	require.NoError(t, err, "initiate:\n%s", out)
-	old := ctl.xfrmStates()
-	require.Len(t, old, 2)
+	ctl, before, old := initiateWithLifetime(ctx, t, g, c, "rekey", "soft=3s&hard=60s")
 	// A ping runs across the rekey (issue 9: no more than one packet lost
 	// while the new SA replaces the old one, installed before it goes).
 	first := c.WaitIKESA(t, "rekey", lab.IKEStateEstablished, 10*time.Second)
