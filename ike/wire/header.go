@@ -2,7 +2,9 @@ package wire
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -43,7 +45,10 @@ func (f Flags) String() string {
 // message of IKE_SA_INIT.
 type SPI [8]byte
 
-func (s SPI) String() string { return fmt.Sprintf("%016x", s[:]) }
+func (s SPI) String() string { return string(s.AppendTo(make([]byte, 0, 16))) }
+
+// AppendTo appends the SPI as String formats it: 16 lower-case hex digits.
+func (s SPI) AppendTo(b []byte) []byte { return hex.AppendEncode(b, s[:]) }
 
 // IsZero reports whether all octets are zero.
 func (s SPI) IsZero() bool { return s == SPI{} }
@@ -98,10 +103,15 @@ func (h *Header) AppendHeader(b []byte) []byte {
 
 // Summary returns strongSwan's description of a message's place in its
 // exchange: "IKE_SA_INIT request 0".
-func (h *Header) Summary() string {
-	dir := "request"
+func (h *Header) Summary() string { return string(h.AppendSummary(make([]byte, 0, 32))) }
+
+// AppendSummary appends what Summary returns to b.
+func (h *Header) AppendSummary(b []byte) []byte {
+	b = append(append(b, h.Exchange.String()...), ' ')
 	if h.IsResponse() {
-		dir = "response"
+		b = append(b, "response "...)
+	} else {
+		b = append(b, "request "...)
 	}
-	return fmt.Sprintf("%s %s %d", h.Exchange, dir, h.MessageID)
+	return strconv.AppendUint(b, uint64(h.MessageID), 10)
 }

@@ -81,10 +81,18 @@ func (m *Message) Summary() string { return SummaryLine(&m.Header, m.Payloads) }
 // SummaryLine is Message.Summary for a header and a payload list, such as
 // the decrypted contents of an SK payload.
 func SummaryLine(h *Header, ps []Payload) string {
-	if len(ps) == 0 {
-		return h.Summary() + " [ ]"
+	return string(AppendSummaryLine(make([]byte, 0, 128), h, ps))
+}
+
+// AppendSummaryLine appends what SummaryLine returns to b. The responder
+// logs two such lines per message; appending them to one buffer keeps
+// them to a single allocation each (docs/performance.md).
+func AppendSummaryLine(b []byte, h *Header, ps []Payload) []byte {
+	b = append(h.AppendSummary(b), " ["...)
+	for _, p := range ps {
+		b = appendPayloadSummary(append(b, ' '), p)
 	}
-	return fmt.Sprintf("%s [ %s ]", h.Summary(), Summarize(ps))
+	return append(b, " ]"...)
 }
 
 // Encrypted returns the message's Encrypted payload, or nil.

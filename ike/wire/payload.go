@@ -3,7 +3,6 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -190,9 +189,26 @@ func AppendPayloads(b []byte, ps []Payload) ([]byte, PayloadType, error) {
 
 // Summarize returns the strongSwan-style list of payloads: "SA KE No N(NATD_S_IP)".
 func Summarize(ps []Payload) string {
-	parts := make([]string, len(ps))
+	var b []byte
 	for i, p := range ps {
-		parts[i] = p.Summary()
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendPayloadSummary(b, p)
 	}
-	return strings.Join(parts, " ")
+	return string(b)
+}
+
+// summaryAppender is implemented by payloads whose Summary is built from
+// parts, so that a summary line can be built without the parts' strings.
+type summaryAppender interface {
+	appendSummary(b []byte) []byte
+}
+
+// appendPayloadSummary appends p.Summary() to b.
+func appendPayloadSummary(b []byte, p Payload) []byte {
+	if a, ok := p.(summaryAppender); ok {
+		return a.appendSummary(b)
+	}
+	return append(b, p.Summary()...)
 }

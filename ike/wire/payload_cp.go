@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strings"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -122,16 +122,29 @@ type CPAttribute struct {
 func (p *CP) Type() PayloadType { return PayloadCP }
 
 // Summary uses strongSwan's form: "CPRQ(ADDR DNS NBNS (23456) ADDR6)".
-func (p *CP) Summary() string {
-	prefix := map[CFGType]string{CFG_REQUEST: "CPRQ", CFG_REPLY: "CPRP", CFG_SET: "CPS", CFG_ACK: "CPA"}[p.CFGType]
-	if prefix == "" {
-		prefix = fmt.Sprintf("CP%d", uint8(p.CFGType))
+func (p *CP) Summary() string { return string(p.appendSummary(nil)) }
+
+func (p *CP) appendSummary(b []byte) []byte {
+	switch p.CFGType {
+	case CFG_REQUEST:
+		b = append(b, "CPRQ"...)
+	case CFG_REPLY:
+		b = append(b, "CPRP"...)
+	case CFG_SET:
+		b = append(b, "CPS"...)
+	case CFG_ACK:
+		b = append(b, "CPA"...)
+	default:
+		b = strconv.AppendUint(append(b, "CP"...), uint64(p.CFGType), 10)
 	}
-	names := make([]string, len(p.Attributes))
+	b = append(b, '(')
 	for i, a := range p.Attributes {
-		names[i] = a.Type.short()
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, a.Type.short()...)
 	}
-	return prefix + "(" + strings.Join(names, " ") + ")"
+	return append(b, ')')
 }
 
 func (p *CP) parseBody(body []byte) error {

@@ -18,7 +18,11 @@ type Notify struct {
 
 func (p *Notify) Type() PayloadType { return PayloadNotify }
 
-func (p *Notify) Summary() string { return "N(" + p.NotifyType.Short() + ")" }
+func (p *Notify) Summary() string { return string(p.appendSummary(nil)) }
+
+func (p *Notify) appendSummary(b []byte) []byte {
+	return append(append(append(b, "N("...), p.NotifyType.Short()...), ')')
+}
 
 // notifyDataLen lists notification data whose length the RFCs fix.
 var notifyDataLen = map[NotifyType]int{

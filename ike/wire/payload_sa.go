@@ -3,7 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -206,29 +206,47 @@ func NewTransform(t TransformType, id TransformID, keyBits int) Transform {
 // Name returns strongSwan's name of the transform, with its key length:
 // "AES_CBC_128", "HMAC_SHA2_256_128", "MODP_2048".
 func (t *Transform) Name() string {
-	n := TransformName(t.Type, t.ID)
-	if k := t.KeyLength(); k != 0 {
-		n = fmt.Sprintf("%s_%d", n, k)
+	if t.KeyLength() == 0 {
+		return TransformName(t.Type, t.ID)
 	}
-	return n
+	return string(t.appendName(nil))
+}
+
+func (t *Transform) appendName(b []byte) []byte {
+	b = append(b, TransformName(t.Type, t.ID)...)
+	if k := t.KeyLength(); k != 0 {
+		b = strconv.AppendUint(append(b, '_'), uint64(k), 10)
+	}
+	return b
 }
 
 // String formats the proposal like strongSwan:
 // "IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048".
-func (pr *Proposal) String() string {
-	names := make([]string, 0, len(pr.Transforms))
+func (pr *Proposal) String() string { return string(pr.AppendString(make([]byte, 0, 64))) }
+
+// AppendString appends what String returns to b.
+func (pr *Proposal) AppendString(b []byte) []byte {
+	b = append(append(b, pr.Protocol.String()...), ':')
+	first := true
+	name := func(t *Transform) {
+		if !first {
+			b = append(b, '/')
+		}
+		first = false
+		b = t.appendName(b)
+	}
 	// strongSwan orders by transform type, keeping the order within a type.
-	for _, typ := range []TransformType{TransformENCR, TransformINTEG, TransformPRF, TransformKE, TransformESN} {
+	for _, typ := range [...]TransformType{TransformENCR, TransformINTEG, TransformPRF, TransformKE, TransformESN} {
 		for i := range pr.Transforms {
 			if pr.Transforms[i].Type == typ {
-				names = append(names, pr.Transforms[i].Name())
+				name(&pr.Transforms[i])
 			}
 		}
 	}
 	for i := range pr.Transforms {
 		if t := pr.Transforms[i].Type; t < TransformENCR || t > TransformESN {
-			names = append(names, pr.Transforms[i].Name())
+			name(&pr.Transforms[i])
 		}
 	}
-	return pr.Protocol.String() + ":" + strings.Join(names, "/")
+	return b
 }

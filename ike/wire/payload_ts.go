@@ -2,8 +2,10 @@ package wire
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -141,25 +143,39 @@ func (t TSType) String() string {
 
 // String formats an address-range selector as strongSwan does:
 // "10.0.0.0/24", "10.1.0.1..10.1.0.9[17/500]", "0.0.0.0/0" (protocol by number).
-func (sel Selector) String() string {
+func (sel Selector) String() string { return string(sel.AppendTo(make([]byte, 0, 40))) }
+
+// AppendTo appends what String returns to b.
+func (sel Selector) AppendTo(b []byte) []byte {
 	if sel.TSType != TS_IPV4_ADDR_RANGE && sel.TSType != TS_IPV6_ADDR_RANGE {
-		return fmt.Sprintf("%s(%x)", sel.TSType, sel.Raw)
+		return append(hex.AppendEncode(append(append(b, sel.TSType.String()...), '('), sel.Raw), ')')
 	}
-	addr := sel.Start.String() + ".." + sel.End.String()
 	if pfx, ok := rangePrefix(sel.Start, sel.End); ok {
-		addr = pfx.String()
+		b = pfx.AppendTo(b)
+	} else {
+		b = appendAddrOrInvalid(append(appendAddrOrInvalid(b, sel.Start), ".."...), sel.End)
 	}
-	var port string
+	u := func(b []byte, v uint16) []byte { return strconv.AppendUint(b, uint64(v), 10) }
 	switch {
 	case sel.IPProtocol == 0 && sel.StartPort == 0 && sel.EndPort == 0xffff:
+		return b
 	case sel.StartPort == 0 && sel.EndPort == 0xffff:
-		port = fmt.Sprintf("[%d]", sel.IPProtocol)
+		return append(u(append(b, '['), uint16(sel.IPProtocol)), ']')
 	case sel.StartPort == sel.EndPort:
-		port = fmt.Sprintf("[%d/%d]", sel.IPProtocol, sel.StartPort)
+		return append(u(append(u(append(b, '['), uint16(sel.IPProtocol)), '/'), sel.StartPort), ']')
 	default:
-		port = fmt.Sprintf("[%d/%d-%d]", sel.IPProtocol, sel.StartPort, sel.EndPort)
+		b = u(append(u(append(b, '['), uint16(sel.IPProtocol)), '/'), sel.StartPort)
+		return append(u(append(b, '-'), sel.EndPort), ']')
 	}
-	return addr + port
+}
+
+// appendAddrOrInvalid appends a as netip.Addr.String prints it, which
+// for the zero Addr is "invalid IP" (AppendTo appends nothing).
+func appendAddrOrInvalid(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, "invalid IP"...)
+	}
+	return a.AppendTo(b)
 }
 
 // rangePrefix returns the prefix that covers exactly start..end, if any.
