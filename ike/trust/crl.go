@@ -81,9 +81,15 @@ type CRL struct {
 	// unusable is set when RFC 5280 forbids using this CRL at all
 	// (unknown critical extension, delta CRL, indirect entries).
 	unusable error
+	// notRevoked is the revocation check's detail for a certificate
+	// that this CRL shows not revoked.
+	notRevoked string
+
 	// sigOK remembers issuers (by DER) whose signature check passed: the
-	// CRL is immutable, so each Verify need not repeat it.
-	sigOK sync.Map
+	// CRL is immutable, so each Verify need not repeat it. A map indexed
+	// with string(issuer.Raw) is read without copying the certificate.
+	sigMu sync.RWMutex
+	sigOK map[string]struct{}
 }
 
 // ParseCRL parses a DER or PEM ("X509 CRL") encoded CRL of at most maxSize
@@ -121,6 +127,8 @@ func parseCRLDER(der []byte, source string) (*CRL, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformedCRL, source, err)
 	}
 	c := &CRL{List: rl, Source: source, revoked: make(map[string]*x509.RevocationListEntry, len(rl.RevokedCertificateEntries))}
+	c.notRevoked = "not revoked according to " + describeSource(&RevocationInfo{Method: "crl", Source: source,
+		ThisUpdate: rl.ThisUpdate.UTC(), NextUpdate: rl.NextUpdate.UTC()})
 	for _, ext := range rl.Extensions {
 		switch {
 		case ext.Id.Equal(oidExtIssuingDP):
@@ -305,11 +313,19 @@ func (c *CRL) validFor(cert, issuer *x509.Certificate, now time.Time) error {
 	}
 	// CheckSignatureFrom also requires the issuer to be a CA with cRLSign
 	// if it has a KeyUsage extension (RFC 5280, Section 6.3.3 (f)).
-	if _, ok := c.sigOK.Load(string(issuer.Raw)); !ok {
+	c.sigMu.RLock()
+	_, ok := c.sigOK[string(issuer.Raw)]
+	c.sigMu.RUnlock()
+	if !ok {
 		if err := c.List.CheckSignatureFrom(issuer); err != nil {
 			return fmt.Errorf("%w: %s is not signed by %q: %w", ErrCRLSignature, c.Source, issuer.Subject, err)
 		}
-		c.sigOK.Store(string(issuer.Raw), struct{}{})
+		c.sigMu.Lock()
+		if c.sigOK == nil {
+			c.sigOK = map[string]struct{}{}
+		}
+		c.sigOK[string(issuer.Raw)] = struct{}{}
+		c.sigMu.Unlock()
 	}
 	if c.List.ThisUpdate.After(now.Add(crlClockSkew)) {
 		return fmt.Errorf("%w: %s is not valid before %s", ErrCRLExpired, c.Source, c.List.ThisUpdate.UTC().Format(time.RFC3339))
@@ -324,7 +340,24 @@ func (c *CRL) validFor(cert, issuer *x509.Certificate, now time.Time) error {
 // entry with reason removeFromCRL releases a certificate from hold (RFC
 // 5280, Section 5.3.1) and so does not count as revoked.
 func (c *CRL) lookup(cert *x509.Certificate) *x509.RevocationListEntry {
-	e := c.revoked[serialKey(cert.SerialNumber)]
+	var e *x509.RevocationListEntry
+	// serialKey's encoding, built on the stack for any serial of up to 32
+	// octets (RFC 5280, Section 4.1.2.2 allows 20), so that the usual
+	// lookup does not allocate.
+	n := cert.SerialNumber
+	var buf [1 + 32]byte
+	if size := (n.BitLen() + 7) / 8; size < len(buf) {
+		key := buf[:1+size]
+		n.FillBytes(key[1:])
+		if n.Sign() >= 0 {
+			key = key[1:]
+		} else {
+			key[0] = '-'
+		}
+		e = c.revoked[string(key)]
+	} else {
+		e = c.revoked[serialKey(n)]
+	}
 	if e == nil || e.ReasonCode == 8 {
 		return nil
 	}

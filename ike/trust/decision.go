@@ -107,7 +107,9 @@ type Decision struct {
 	Time time.Time `json:"time"`
 	// Subject is the end-entity certificate's subject, if it parsed.
 	Subject string `json:"subject,omitempty"`
-	// ChainInfo describes Chain, end entity first, root last.
+	// ChainInfo describes Chain, end entity first, root last. Like Leaf
+	// and Chain it may be shared with other Decisions and with the
+	// Verifier's path cache, and must not be modified.
 	ChainInfo []CertInfo `json:"chain,omitempty"`
 	// Checks are the named checks in the order they ran; checks after a
 	// failure are reported as skipped.

@@ -17,11 +17,20 @@ const (
 	RevocationUnavailable = "unavailable"
 )
 
+// Summaries of the revocation outcome in an acceptance reason.
+const (
+	summaryOff    = "revocation not checked (off by policy)"
+	summaryAnchor = "no revocation check for a trust anchor"
+)
+
 // revState collects what is learnt about one certificate's status.
 type revState struct {
 	cert, issuer *x509.Certificate
 	info         *RevocationInfo
 	errs         []error
+	// detail is the check's text when a CRL found the certificate good.
+	detail  string
+	pending bool // to be fetched
 }
 
 func (s *revState) problem(err error) {
@@ -31,28 +40,42 @@ func (s *revState) problem(err error) {
 
 func (s *revState) decided() bool { return s.info.Status != "" }
 
+// maxInlineTargets is the number of certificates whose revocation state
+// checkRevocation keeps on the stack: chains are rarely longer.
+const maxInlineTargets = 4
+
 // checkRevocation determines the status of every certificate of the chain
-// except the root (a trust anchor is not checked; RFC 5280, Section 6.1)
+// c except the root (a trust anchor is not checked; RFC 5280, Section 6.1)
 // and records one check per certificate. Local CRLs are consulted first;
 // HTTP fetches for all undecided certificates start at once and are waited
-// for until ctx, which carries the Verify's budget, is done.
-func (v *Verifier) checkRevocation(ctx context.Context, d *Decision, chain []*x509.Certificate, now time.Time) (string, *Error) {
+// for until the budget b is spent. On acceptance it returns "" when every
+// certificate was checked good (or revocation does not apply), else the
+// soft-fail summary.
+func (v *Verifier) checkRevocation(b *budget, d *Decision, c *cachedChain, now time.Time) (string, *Error) {
 	p := v.policy.CRL
+	chain := c.certs
 	targets := chain[:len(chain)-1]
 	if p.Mode == CRLOff {
 		d.add(Check{Name: CheckRevocation, Status: StatusSkipped, Detail: "revocation checking is off by policy"})
-		return "revocation not checked (off by policy)", nil
+		return "", nil
 	}
 	if len(targets) == 0 {
 		d.ok(CheckRevocation, "the end entity is itself an accepted root; a trust anchor has no revocation status")
-		return "no revocation check for a trust anchor", nil
+		return "", nil
 	}
 
-	states := make([]*revState, len(targets))
-	var pending []*revState
-	for i, c := range targets {
-		st := &revState{cert: c, issuer: chain[i+1], info: &RevocationInfo{Serial: serialHex(c)}}
-		states[i] = st
+	var inline [maxInlineTargets]revState
+	states := inline[:0]
+	if len(targets) > len(inline) {
+		states = make([]revState, 0, len(targets))
+	}
+	// One allocation for what the Decision keeps of every certificate.
+	infos := make([]RevocationInfo, len(targets))
+	var pending bool
+	for i, cert := range targets {
+		infos[i].Serial = c.infos[i].Serial
+		states = append(states, revState{cert: cert, issuer: chain[i+1], info: &infos[i]})
+		st := &states[i]
 		local := v.store.lookup(st.issuer.RawSubject)
 		if v.fromCRLs(st, local, now) {
 			continue
@@ -60,41 +83,43 @@ func (v *Verifier) checkRevocation(ctx context.Context, d *Decision, chain []*x5
 		if len(local) == 0 && (p.Files != nil || p.Dir != "") {
 			st.problem(fmt.Errorf("%w: no configured crl file is issued by %s", ErrCRLUnavailable, st.issuer.Subject))
 		}
-		pending = append(pending, st)
+		st.pending, pending = true, true
 		if !p.DisableFetch {
-			for _, u := range c.CRLDistributionPoints {
+			for _, u := range cert.CRLDistributionPoints {
 				if fetchableURL(u) {
 					v.cache.prefetch(crlKey(u), v.crlFetch(u))
 				}
 			}
 		}
 	}
-	// ctx carries the Verify's revocation budget.
-	for _, st := range pending {
-		v.fetchStatus(ctx, st, now)
+	if pending {
+		ctx := b.context()
+		for i := range states {
+			if states[i].pending {
+				v.fetchStatus(ctx, &states[i], now)
+			}
+		}
 	}
 
 	var refusal *Error
 	var soft []string
-	for i, st := range states {
-		// evaluateChain put the formatted subjects in d.ChainInfo.
-		subject := ""
-		if len(d.ChainInfo) == len(chain) {
-			subject = d.ChainInfo[i].Subject
-		} else {
-			subject = st.cert.Subject.String()
-		}
-		c := Check{Name: CheckRevocation, Subject: subject, Revocation: st.info}
+	for i := range states {
+		st := &states[i]
+		subject := c.infos[i].Subject
+		check := Check{Name: CheckRevocation, Subject: subject, Revocation: st.info}
 		switch st.info.Status {
 		case RevocationGood:
-			c.Status = StatusOK
-			c.Detail = fmt.Sprintf("not revoked according to %s", describeSource(st.info))
+			check.Status = StatusOK
+			check.Detail = st.detail
+			if check.Detail == "" {
+				check.Detail = "not revoked according to " + describeSource(st.info)
+			}
 		case RevocationRevoked:
-			c.Status = StatusFailed
-			c.Detail = fmt.Sprintf("certificate %s (serial %s) was revoked at %s with reason %s by %s",
+			check.Status = StatusFailed
+			check.Detail = fmt.Sprintf("certificate %s (serial %s) was revoked at %s with reason %s by %s",
 				subject, st.info.Serial, st.info.RevokedAt.UTC().Format(time.RFC3339), st.info.Reason, describeSource(st.info))
 			if refusal == nil || !errors.Is(refusal.Kind, ErrRevoked) {
-				refusal = &Error{Check: CheckRevocation, Kind: ErrRevoked, Subject: subject, Detail: c.Detail}
+				refusal = &Error{Check: CheckRevocation, Kind: ErrRevoked, Subject: subject, Detail: check.Detail}
 			}
 		default:
 			st.info.Status = RevocationUnavailable
@@ -103,18 +128,18 @@ func (v *Verifier) checkRevocation(ctx context.Context, d *Decision, chain []*x5
 				why = strings.Join(st.info.Problems, "; ")
 			}
 			if p.Mode == CRLSoftFail {
-				c.Status = StatusSkipped
-				c.Detail = fmt.Sprintf("revocation status of %s unavailable (%s); accepted because crl mode is soft-fail", subject, why)
+				check.Status = StatusSkipped
+				check.Detail = fmt.Sprintf("revocation status of %s unavailable (%s); accepted because crl mode is soft-fail", subject, why)
 				soft = append(soft, subject)
 			} else {
-				c.Status = StatusFailed
-				c.Detail = fmt.Sprintf("no valid CRL for %s (serial %s) and crl mode is require: %s", subject, st.info.Serial, why)
+				check.Status = StatusFailed
+				check.Detail = fmt.Sprintf("no valid CRL for %s (serial %s) and crl mode is require: %s", subject, st.info.Serial, why)
 				if refusal == nil {
-					refusal = &Error{Check: CheckRevocation, Kind: ErrCRLUnavailable, Subject: subject, Detail: c.Detail, Err: errors.Join(st.errs...)}
+					refusal = &Error{Check: CheckRevocation, Kind: ErrCRLUnavailable, Subject: subject, Detail: check.Detail, Err: errors.Join(st.errs...)}
 				}
 			}
 		}
-		d.add(c)
+		d.add(check)
 	}
 	if refusal != nil {
 		return "", refusal
@@ -122,7 +147,7 @@ func (v *Verifier) checkRevocation(ctx context.Context, d *Decision, chain []*x5
 	if len(soft) > 0 {
 		return fmt.Sprintf("revocation status unavailable for %s (soft-fail)", strings.Join(soft, ", ")), nil
 	}
-	return fmt.Sprintf("not revoked (%d certificate(s) checked)", len(states)), nil
+	return "", nil
 }
 
 func describeSource(info *RevocationInfo) string {
@@ -141,24 +166,33 @@ func describeSource(info *RevocationInfo) string {
 // certificate; unusable CRLs are recorded as problems.
 func (v *Verifier) fromCRLs(st *revState, crls []*CRL, now time.Time) bool {
 	for _, crl := range crls {
-		if err := crl.validFor(st.cert, st.issuer, now); err != nil {
-			st.problem(err)
-			continue
+		if v.fromCRL(st, crl, now) {
+			return true
 		}
-		st.info.Method = "crl"
-		st.info.Source = crl.Source
-		st.info.ThisUpdate = crl.List.ThisUpdate.UTC()
-		st.info.NextUpdate = crl.List.NextUpdate.UTC()
-		if e := crl.lookup(st.cert); e != nil {
-			st.info.Status = RevocationRevoked
-			st.info.RevokedAt = e.RevocationTime.UTC()
-			st.info.Reason = ReasonString(e.ReasonCode)
-		} else {
-			st.info.Status = RevocationGood
-		}
-		return true
 	}
 	return false
+}
+
+// fromCRL decides st from crl if it is valid for the certificate, and
+// otherwise records why it is not.
+func (v *Verifier) fromCRL(st *revState, crl *CRL, now time.Time) bool {
+	if err := crl.validFor(st.cert, st.issuer, now); err != nil {
+		st.problem(err)
+		return false
+	}
+	st.info.Method = "crl"
+	st.info.Source = crl.Source
+	st.info.ThisUpdate = crl.List.ThisUpdate.UTC()
+	st.info.NextUpdate = crl.List.NextUpdate.UTC()
+	if e := crl.lookup(st.cert); e != nil {
+		st.info.Status = RevocationRevoked
+		st.info.RevokedAt = e.RevocationTime.UTC()
+		st.info.Reason = ReasonString(e.ReasonCode)
+	} else {
+		st.info.Status = RevocationGood
+		st.detail = crl.notRevoked
+	}
+	return true
 }
 
 func crlKey(u string) string { return "crl " + u }
@@ -198,7 +232,7 @@ func (v *Verifier) fetchStatus(ctx context.Context, st *revState, now time.Time)
 		}
 		tried = true
 		val, err := v.cache.get(ctx, crlKey(u), v.crlFetch(u))
-		if crl, ok := val.(*CRL); ok && v.fromCRLs(st, []*CRL{crl}, now) {
+		if crl, ok := val.(*CRL); ok && v.fromCRL(st, crl, now) {
 			return
 		}
 		if err != nil {

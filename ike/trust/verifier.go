@@ -125,29 +125,28 @@ func (v *Verifier) FetchesStarted() int64 { return v.cache.started.Load() }
 // acceptable. otherDER are the peer's further CERT payloads (intermediates,
 // in any order; RFC 7296, Section 3.6). ctx bounds the whole call in
 // addition to the policy's revocation budget. Verify never returns nil.
+//
+// The Decision's Leaf, Chain and ChainInfo may be shared with other
+// Decisions and the Verifier's path cache: they are read-only.
 func (v *Verifier) Verify(ctx context.Context, leafDER []byte, otherDER [][]byte) *Decision {
 	now := v.now()
-	// Room for the checks of a chain of up to three certificates (one
-	// revocation line per certificate below the root), so that recording
-	// them does not grow the slice again and again.
-	d := &Decision{Time: now, Checks: make([]Check, 0, 8)}
-
 	key := pathKey(leafDER, otherDER)
-	if e := v.paths.get(key); e != nil && e.validAt(now) {
-		d.Leaf, d.Subject = e.leaf, e.subject
-		d.ChainInfo = []CertInfo{e.leafInfo}
-		d.ok(CheckParse, e.note)
-		return v.evaluateChains(ctx, d, e.chains, e.infos, now)
+	if e := v.paths.get(key, leafDER, otherDER); e != nil && e.validAt(now) {
+		return v.evaluateChains(ctx, e, now)
 	}
 
-	leaf, others, note, perr := parsePeer(leafDER, otherDER)
+	// d records a refusal before the chain checks: parse, validity, chain,
+	// key usage, EKU and revocation, one of them failed and the later ones
+	// skipped. An accepted path gets its Decision from evaluateChains.
+	d := &Decision{Time: now, Checks: make([]Check, 0, 6)}
+	ders, cacheable := copyDERs(leafDER, otherDER)
+	leaf, others, note, perr := parsePeer(ders[0], ders[1:])
 	if perr != nil {
 		return d.refuse(perr, CheckValidity, CheckChain, CheckKeyUsage, CheckEKU, CheckRevocation)
 	}
 	d.Leaf = leaf
 	d.Subject = leaf.Subject.String()
-	leafInfo := certInfo(leaf)
-	d.ChainInfo = []CertInfo{leafInfo}
+	d.ChainInfo = []CertInfo{certInfo(leaf)}
 	d.ok(CheckParse, note)
 
 	if e := checkValidity(leaf, now); e != nil {
@@ -185,34 +184,93 @@ func (v *Verifier) Verify(ctx context.Context, leafDER []byte, otherDER [][]byte
 	if len(chains) > maxChains {
 		chains = chains[:maxChains] // bounded work; real peers have one chain
 	}
-	e := newPathEntry(leaf, note, leafInfo, chains)
-	v.paths.put(key, e)
-	return v.evaluateChains(ctx, d, chains, e.infos, now)
+	e := v.newPathEntry(ders, leaf, note, chains)
+	if cacheable {
+		v.paths.put(key, e)
+	}
+	return v.evaluateChains(ctx, e, now)
 }
 
 // maxChains bounds the chains evaluated for one certificate.
 const maxChains = 4
 
-// evaluateChains runs the per-chain checks on the validated chains (infos
-// describes each); several chains may exist (cross-certificates, two
-// roots with one name). It accepts on the first chain that passes every
-// check and otherwise reports the first chain's failure. One revocation
-// budget covers them all.
-func (v *Verifier) evaluateChains(ctx context.Context, d *Decision, chains [][]*x509.Certificate, infos [][]CertInfo, now time.Time) *Decision {
-	ctx, cancel := context.WithTimeout(ctx, v.policy.CRL.Budget)
-	defer cancel()
+// copyDERs copies the peer's certificates into one new buffer, so that
+// neither the path cache nor a Decision keeps (or sees changes to) the
+// caller's message buffers. A certificate over maxCertificateSize is not
+// copied (parsePeer ignores or refuses it) and makes the set uncacheable.
+func copyDERs(leafDER []byte, otherDER [][]byte) (ders [][]byte, cacheable bool) {
+	ders = make([][]byte, 1+len(otherDER))
+	ders[0] = leafDER
+	copy(ders[1:], otherDER)
+	if len(ders) > 1+maxPeerCertificates {
+		return ders, false // parsePeer refuses the set
+	}
+	total := 0
+	cacheable = true
+	for _, der := range ders {
+		if len(der) > maxCertificateSize {
+			cacheable = false
+			continue
+		}
+		total += len(der)
+	}
+	buf := make([]byte, 0, total)
+	for i, der := range ders {
+		if len(der) > maxCertificateSize {
+			continue
+		}
+		buf = append(buf, der...)
+		ders[i] = buf[len(buf)-len(der) : len(buf) : len(buf)]
+	}
+	return ders, cacheable
+}
+
+// evaluateChains runs the per-chain checks on the validated chains of e;
+// several chains may exist (cross-certificates, two roots with one name).
+// It accepts on the first chain that passes every check and otherwise
+// reports the first chain's failure. One revocation budget covers them
+// all.
+func (v *Verifier) evaluateChains(ctx context.Context, e *pathEntry, now time.Time) *Decision {
+	b := budget{parent: ctx}
+	if v.policy.CRL.Mode != CRLOff {
+		b.deadline = time.Now().Add(v.policy.CRL.Budget)
+	}
+	defer b.stop()
 	var first *Decision
-	for i, chain := range chains {
-		cd := &Decision{Time: d.Time, Subject: d.Subject, Leaf: d.Leaf, Checks: append([]Check(nil), d.Checks...)}
-		v.evaluateChain(ctx, cd, chain, infos[i], now)
-		if cd.Accepted {
-			return cd
+	for _, c := range e.chains {
+		d := v.evaluateChain(&b, e, c, now)
+		if d.Accepted {
+			return d
 		}
 		if first == nil {
-			first = cd
+			first = d
 		}
 	}
 	return first
+}
+
+// budget is the revocation time budget of one Verify (CRLPolicy.Budget,
+// within the caller's context), shared by all its chains. Its context is
+// made on first use: most calls are decided by local CRLs, or do not check
+// revocation, and never wait.
+type budget struct {
+	parent   context.Context
+	deadline time.Time // the policy's budget from the start of the checks
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func (b *budget) context() context.Context {
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithDeadline(b.parent, b.deadline)
+	}
+	return b.ctx
+}
+
+func (b *budget) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
 }
 
 // parsePeer parses the CERT payloads. An extra certificate that does not
@@ -387,49 +445,52 @@ func (v *Verifier) rootNames() string {
 	return strings.Join(names, "; ")
 }
 
-// evaluateChain runs the checks that depend on the chosen chain (infos
-// describes its certificates) and sets the verdict of d.
-func (v *Verifier) evaluateChain(ctx context.Context, d *Decision, chain []*x509.Certificate, infos []CertInfo, now time.Time) {
-	d.Chain = chain
-	d.ChainInfo = append([]CertInfo(nil), infos...)
-	leaf := chain[0]
-	d.ok(CheckValidity, fmt.Sprintf("all %d certificates are within their validity periods at %s", len(chain), now.UTC().Format(time.RFC3339)))
-	// The subjects come formatted from infos (pkix.Name.String is not
-	// cheap, and the path cache keeps them).
-	root := infos[len(infos)-1].Subject
-	d.ok(CheckChain, "signatures, basic constraints and name constraints verified up to accepted root "+root)
+// evaluateChain runs the checks that depend on the chosen chain c of e
+// and returns their Decision.
+func (v *Verifier) evaluateChain(b *budget, e *pathEntry, c *cachedChain, now time.Time) *Decision {
+	d := &Decision{Time: now, Subject: e.subject, Leaf: e.leaf, Chain: c.certs, ChainInfo: c.infos,
+		Checks: make([]Check, 0, c.checks)}
+	d.ok(CheckParse, e.note)
+	d.ok(CheckValidity, c.validityDetail(now))
+	d.ok(CheckChain, c.chainDetail)
 
-	detail, e := v.checkKeyUsage(leaf)
-	if e != nil {
-		d.refuse(e, CheckEKU, CheckRevocation)
-		return
+	detail, err := v.keyUsage(c)
+	if err != nil {
+		return d.refuse(err, CheckEKU, CheckRevocation)
 	}
 	d.ok(CheckKeyUsage, detail)
-	detail, e = v.checkEKU(chain)
-	if e != nil {
-		d.refuse(e, CheckRevocation)
-		return
+	detail, err = v.eku(c)
+	if err != nil {
+		return d.refuse(err, CheckRevocation)
 	}
 	d.ok(CheckEKU, detail)
-	summary, e := v.checkRevocation(ctx, d, chain, now)
-	if e != nil {
-		d.setRefused(e) // checkRevocation recorded the per-certificate checks
-		return
+	soft, err := v.checkRevocation(b, d, c, now)
+	if err != nil {
+		return d.setRefused(err) // checkRevocation recorded the per-certificate checks
 	}
 	d.Accepted = true
-	d.Reason = "accepted " + infos[0].Subject + ": chains to accepted root " + root + "; " + summary
+	d.Reason = c.reasonAccepted
+	if soft != "" {
+		d.Reason = c.reasonPrefix + soft
+	}
+	return d
 }
 
-// checkKeyUsage applies RFC 4945, Section 5.1.3.2: if the end-entity
+// keyUsageAllows applies RFC 4945, Section 5.1.3.2: if the end-entity
 // certificate has a KeyUsage extension, it must allow signatures, since IKE
 // authenticates with a signature over the exchange (RFC 7296, Section 2.15).
+func (v *Verifier) keyUsageAllows(leaf *x509.Certificate) bool {
+	return !hasExtension(leaf, oidExtKeyUsage) ||
+		leaf.KeyUsage&x509.KeyUsageDigitalSignature != 0 ||
+		(v.policy.AllowNonRepudiation && leaf.KeyUsage&x509.KeyUsageContentCommitment != 0)
+}
+
+// checkKeyUsage applies keyUsageAllows and explains the outcome.
 func (v *Verifier) checkKeyUsage(leaf *x509.Certificate) (string, *Error) {
 	if !hasExtension(leaf, oidExtKeyUsage) {
 		return "end entity has no key usage extension, so any usage is allowed", nil
 	}
-	ok := leaf.KeyUsage&x509.KeyUsageDigitalSignature != 0 ||
-		(v.policy.AllowNonRepudiation && leaf.KeyUsage&x509.KeyUsageContentCommitment != 0)
-	if ok {
+	if v.keyUsageAllows(leaf) {
 		return "end-entity key usage (" + keyUsageString(leaf.KeyUsage) + ") allows signatures", nil
 	}
 	want := "digitalSignature"
