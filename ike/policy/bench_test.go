@@ -40,6 +40,53 @@ func BenchmarkSelectIKE(b *testing.B) {
 	b.Run("strongswan-offer/recommended", func(b *testing.B) {
 		benchSelect(b, "recommended", strongSwanOffer(b), wire.ECP_256, false)
 	})
+	// A Windows client with the NegotiateDH2048_AES256 registry value
+	// (LAB.md): its 12 proposals with MODP_2048 instead of MODP_1024, which
+	// recommended accepts only at its second proposal.
+	b.Run("windows-dh2048-offer/recommended", func(b *testing.B) {
+		offered := windowsIKEOffer(b)
+		for i := range offered {
+			for j := range offered[i].Transforms {
+				if tr := &offered[i].Transforms[j]; tr.Type == wire.TransformKE {
+					tr.ID = wire.MODP_2048
+				}
+			}
+		}
+		benchSelect(b, "recommended", offered, wire.MODP_2048, false)
+	})
+}
+
+func benchSelectESP(b *testing.B, policy string, offered []wire.Proposal, pfs bool, ke wire.TransformID) {
+	p := mustBuiltin(b, policy)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := p.SelectESP(offered, pfs, ke)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The engine audits the weak algorithms of every child SA.
+		_ = c.Weak()
+	}
+}
+
+// BenchmarkSelectESP covers the child SA of IKE_AUTH (no PFS) and a
+// CREATE_CHILD_SA with PFS.
+func BenchmarkSelectESP(b *testing.B) {
+	b.Run("windows-offer/windows-default", func(b *testing.B) {
+		benchSelectESP(b, "windows-default", windowsESPOffer(b), false, wire.KE_NONE)
+	})
+	b.Run("strongswan-offer/recommended", func(b *testing.B) {
+		offered := offerOf(b, wire.ProtoESP, []byte{1, 2, 3, 4},
+			"aes128gcm16-aes256gcm16-chacha20poly1305-noesn",
+			"aes128-aes256-sha256-sha384-sha512-noesn")
+		benchSelectESP(b, "recommended", offered, false, wire.KE_NONE)
+	})
+	b.Run("strongswan-offer/recommended-pfs", func(b *testing.B) {
+		offered := offerOf(b, wire.ProtoESP, []byte{1, 2, 3, 4},
+			"aes128gcm16-aes256gcm16-chacha20poly1305-ecp256-ecp384-modp2048-noesn",
+			"aes128-aes256-sha256-sha384-sha512-ecp256-ecp384-modp2048-noesn")
+		benchSelectESP(b, "recommended", offered, true, wire.ECP_256)
+	})
 }
 
 func BenchmarkParseProposal(b *testing.B) {

@@ -11,7 +11,7 @@ import (
 // It compares, per transform type, everything the client offered with
 // everything the policy accepts, and names the types where the two never
 // meet: that is what an administrator has to change on one side.
-func explain(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal, offers []*offer, withKE bool, ignored []string) *NoProposalError {
+func explain(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal, s *screening, withKE bool, ignored []string) *NoProposalError {
 	e := &NoProposalError{Protocol: proto, Ignored: ignored}
 	for i := range offered {
 		e.Offered = append(e.Offered, offered[i].String())
@@ -32,23 +32,23 @@ func explain(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal, 
 		types = append(types, wire.TransformESN)
 	}
 	var blockers []string
-	if len(offers) > 0 {
+	if len(s.offers) > 0 {
 		for _, t := range types {
 			pol := policySet(proto, policy, t)
 			if len(pol) == 0 {
 				continue // e.g. INTEG when the policy is all AEAD
 			}
-			if t == wire.TransformINTEG && !offersNonAEAD(offers) {
+			if t == wire.TransformINTEG && !s.offersNonAEAD() {
 				continue // integrity does not apply to an all-AEAD offer
 			}
-			off := offeredSet(proto, offers, t)
+			off := s.offeredSet(proto, t)
 			if !overlaps(off, pol) {
 				blockers = append(blockers, phrase(proto, t, off, pol))
 			}
 		}
 	}
 	switch {
-	case len(offers) == 0:
+	case len(s.offers) == 0:
 		e.Reason = "no usable proposal was offered"
 	case len(blockers) > 0:
 		e.Reason = strings.Join(blockers, "; ")
@@ -62,20 +62,22 @@ func explain(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal, 
 }
 
 // offeredSet returns what the client offered for transform type t, across
-// all its usable proposals, in order of appearance.
-func offeredSet(proto wire.ProtocolID, offers []*offer, t wire.TransformType) []Algorithm {
+// all its usable proposals, in order of appearance: every well-formed
+// transform, implemented or not.
+func (s *screening) offeredSet(proto wire.ProtocolID, t wire.TransformType) []Algorithm {
 	var out []Algorithm
-	for _, o := range offers {
+	for i := range s.offers {
+		o := &s.offers[i]
 		switch t {
 		case wire.TransformINTEG:
 			// Only integrity algorithms that can go with a non-AEAD cipher
 			// count; NONE is the AEAD placeholder.
-			if !hasNonAEAD(o.seen[wire.TransformENCR]) {
+			if !s.hasNonAEAD(o) {
 				continue
 			}
-			for _, a := range o.seen[t] {
-				if a.ID != wire.AUTH_NONE {
-					out = appendUnique(out, a)
+			for _, cd := range s.candidates(o) {
+				if cd.alg.Type == t && cd.alg.ID != wire.AUTH_NONE {
+					out = appendUnique(out, cd.alg)
 				}
 			}
 			continue
@@ -88,8 +90,10 @@ func offeredSet(proto wire.ProtocolID, offers []*offer, t wire.TransformType) []
 				out = appendUnique(out, esn(wire.ESN_NO))
 			}
 		}
-		for _, a := range o.seen[t] {
-			out = appendUnique(out, a)
+		for _, cd := range s.candidates(o) {
+			if cd.alg.Type == t {
+				out = appendUnique(out, cd.alg)
+			}
 		}
 	}
 	return out
@@ -117,18 +121,20 @@ func policySet(proto wire.ProtocolID, policy []Proposal, t wire.TransformType) [
 	return out
 }
 
-func offersNonAEAD(offers []*offer) bool {
-	for _, o := range offers {
-		if hasNonAEAD(o.seen[wire.TransformENCR]) {
+func (s *screening) offersNonAEAD() bool {
+	for i := range s.offers {
+		if s.hasNonAEAD(&s.offers[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasNonAEAD(encrs []Algorithm) bool {
-	for _, a := range encrs {
-		if !a.AEAD() {
+// hasNonAEAD reports whether offer o has a well-formed cipher that is not
+// AEAD, implemented or not.
+func (s *screening) hasNonAEAD(o *offer) bool {
+	for _, cd := range s.candidates(o) {
+		if cd.alg.Type == wire.TransformENCR && !cd.alg.AEAD() {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ikelab/ikelab/crypto"
@@ -34,29 +35,36 @@ type Choice struct {
 // String formats the choice like strongSwan's "selected proposal" log
 // line: "IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048".
 func (c *Choice) String() string {
-	names := []string{}
+	var b strings.Builder
+	b.WriteString(c.Proposal.Protocol.String())
+	b.WriteByte(':')
+	sep := false
 	for _, a := range c.algorithms() {
-		names = append(names, a.String())
+		if a == (Algorithm{}) {
+			continue
+		}
+		if sep {
+			b.WriteByte('/')
+		}
+		b.WriteString(a.String())
+		sep = true
 	}
-	return c.Proposal.Protocol.String() + ":" + strings.Join(names, "/")
+	return b.String()
 }
 
-func (c *Choice) algorithms() []Algorithm {
-	var out []Algorithm
-	for _, a := range []Algorithm{c.Encr, c.Integ, c.PRF, c.KE, c.ESN} {
-		if a != (Algorithm{}) {
-			out = append(out, a)
-		}
-	}
-	return out
+// algorithms returns the choice's algorithms in strongSwan's order, the
+// zero ones (not negotiated) included, without allocating.
+func (c *Choice) algorithms() [5]Algorithm {
+	return [...]Algorithm{c.Encr, c.Integ, c.PRF, c.KE, c.ESN}
 }
 
 // Weak lists the weak algorithms (crypto.IsWeak) of the choice, for the
-// audit record of an SA negotiated under an insecure policy.
+// audit record of an SA negotiated under an insecure policy; nil when
+// there are none.
 func (c *Choice) Weak() []string {
 	var out []string
 	for _, a := range c.algorithms() {
-		if a.Weak() {
+		if a != (Algorithm{}) && a.Weak() {
 			out = append(out, a.String())
 		}
 	}
@@ -111,29 +119,86 @@ func (p *Policy) SelectESP(offered []wire.Proposal, pfs bool, keGroup wire.Trans
 	return selectSA(wire.ProtoESP, p.ESP, offered, pfs, keGroup)
 }
 
-// candidate is an acceptable offered transform and the algorithm it names.
+// candidate is a well-formed offered transform and the algorithm it
+// names.
 type candidate struct {
 	alg Algorithm
-	tr  wire.Transform
+	// tr is the transform in the offer; only a choice copies it.
+	tr *wire.Transform
 }
 
-// offer is one received proposal after screening. Arrays are indexed by
-// transform type (ENCR 1 .. ESN 5).
+// offer is one received proposal after screening.
 type offer struct {
 	w *wire.Proposal
-	// usable holds the transforms that ikelab can negotiate.
-	usable [wire.TransformESN + 1][]candidate
-	// has records which types the proposal carried at all.
+	// first and end delimit its candidates in screening.cands. Indices
+	// rather than a slice, so that the arrays behind both can live on
+	// selectSA's stack.
+	first, end int
+	// has records which transform types (ENCR 1 .. ESN 5) the proposal
+	// carried at all.
 	has [wire.TransformESN + 1]bool
-	// seen holds every well-formed transform, implemented or not, for
-	// explaining a refusal.
-	seen [wire.TransformESN + 1][]Algorithm
 }
 
+// screening is the offered proposals that survived RFC 7296, Section 3.3.6.
+type screening struct {
+	proto  wire.ProtocolID
+	offers []offer
+	// cands holds every offer's well-formed transforms, in the order
+	// offered, whether ikelab implements them or not: a refusal names
+	// them all.
+	cands []candidate
+}
+
+// candidates returns the well-formed transforms of offer o.
+func (s *screening) candidates(o *offer) []candidate { return s.cands[o.first:o.end] }
+
 func selectSA(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal, withKE bool, keGroup wire.TransformID) (*Choice, error) {
+	// Room, without allocating, for a Windows client's 12 proposals of 4
+	// transforms or strongSwan's default two of 33 and 35.
+	var offerBuf [16]offer
+	var candBuf [80]candidate
+	s := screenAll(offerBuf[:0], candBuf[:0], proto, offered, nil)
+	// The responder's order wins: each policy proposal in turn, against
+	// every offer in the client's order.
+	if withKE {
+		for i := range policy {
+			for j := range s.offers {
+				if c := s.match(&policy[i], &s.offers[j], withKE, &keGroup); c != nil {
+					return c, nil
+				}
+			}
+		}
+	}
+	for i := range policy {
+		for j := range s.offers {
+			if c := s.match(&policy[i], &s.offers[j], withKE, nil); c != nil {
+				return c, nil
+			}
+		}
+	}
+	if len(policy) == 0 {
+		return nil, &NoProposalError{Protocol: proto, Reason: "the policy has no " + proto.String() + " proposals"}
+	}
+	// Only a refusal reports what screening left out and why: screen
+	// again, writing it down this time, rather than format it for every
+	// accepted offer.
 	var ignored []string
+	s = screenAll(offerBuf[:0], candBuf[:0], proto, offered, &ignored)
+	return nil, explain(proto, policy, offered, &s, withKE, ignored)
+}
+
+// screenAll screens the offered proposals of protocol proto, appending to
+// offers and cands. When ignored is not nil, the reason for each proposal
+// or transform left out is appended to it.
+func screenAll(offers []offer, cands []candidate, proto wire.ProtocolID, offered []wire.Proposal, ignored *[]string) screening {
+	n := 0
+	for i := range offered {
+		n += len(offered[i].Transforms)
+	}
+	// Sized once: a bound, exact when every transform is well-formed.
+	offers = slices.Grow(offers, len(offered))
+	cands = slices.Grow(cands, n)
 	bundled := bundledNumbers(offered)
-	offers := make([]*offer, 0, len(offered))
 	for i := range offered {
 		w := &offered[i]
 		if bundled[w.Number] {
@@ -142,35 +207,17 @@ func selectSA(proto wire.ProtocolID, policy []Proposal, offered []wire.Proposal,
 			// 3.3.1 numbers proposals 1, 2, 3 and drops that. A repeated
 			// number within one protocol is tolerated: the echoed
 			// transforms still tell the initiator which offer was taken.
-			ignored = append(ignored, fmt.Sprintf("%s proposal %d: bundled with another protocol under the same number, which is not supported", w.Protocol, w.Number))
+			if ignored != nil {
+				*ignored = append(*ignored, fmt.Sprintf("%s proposal %d: bundled with another protocol under the same number, which is not supported", w.Protocol, w.Number))
+			}
 			continue
 		}
-		if o := screen(w, proto, &ignored); o != nil {
+		var o offer
+		if o, cands = screen(w, proto, cands, ignored); o.w != nil {
 			offers = append(offers, o)
 		}
 	}
-	// The responder's order wins: each policy proposal in turn, against
-	// every offer in the client's order.
-	if withKE {
-		for i := range policy {
-			for _, o := range offers {
-				if c := match(&policy[i], o, withKE, &keGroup); c != nil {
-					return c, nil
-				}
-			}
-		}
-	}
-	for i := range policy {
-		for _, o := range offers {
-			if c := match(&policy[i], o, withKE, nil); c != nil {
-				return c, nil
-			}
-		}
-	}
-	if len(policy) == 0 {
-		return nil, &NoProposalError{Protocol: proto, Reason: "the policy has no " + proto.String() + " proposals"}
-	}
-	return nil, explain(proto, policy, offered, offers, withKE, ignored)
+	return screening{proto: proto, offers: offers, cands: cands}
 }
 
 // bundledNumbers marks the proposal numbers that several protocols share.
@@ -203,54 +250,52 @@ func allowedType(proto wire.ProtocolID, t wire.TransformType) bool {
 	return false
 }
 
-// screen applies RFC 7296, Section 3.3.6 to one offered proposal. It
-// returns nil when the proposal as a whole is unacceptable; reasons for
-// that and for each malformed transform are appended to ignored.
-func screen(w *wire.Proposal, proto wire.ProtocolID, ignored *[]string) *offer {
-	// Formatted only when something is wrong: this runs for every offered
-	// proposal of every IKE_SA_INIT.
-	label := func() string { return fmt.Sprintf("%s proposal %d", w.Protocol, w.Number) }
+// screen applies RFC 7296, Section 3.3.6 to one offered proposal,
+// appending its well-formed transforms to cands. It returns an offer with
+// a nil w when the proposal as a whole is unacceptable. Reasons for that
+// and for each malformed transform are appended to ignored unless it is
+// nil.
+func screen(w *wire.Proposal, proto wire.ProtocolID, cands []candidate, ignored *[]string) (offer, []candidate) {
+	note := func(why string) {
+		if ignored != nil {
+			*ignored = append(*ignored, fmt.Sprintf("%s proposal %d: %s", w.Protocol, w.Number, why))
+		}
+	}
 	if w.Protocol != proto {
-		*ignored = append(*ignored, fmt.Sprintf("%s: only %s is negotiated here", label(), proto))
-		return nil
+		note("only " + proto.String() + " is negotiated here")
+		return offer{}, cands
 	}
 	// RFC 7296, Section 3.3.1: no SPI in IKE_SA_INIT, 8 octets when
 	// rekeying an IKE SA, 4 for ESP.
 	if (proto == wire.ProtoIKE && len(w.SPI) != 0 && len(w.SPI) != 8) ||
 		(proto == wire.ProtoESP && len(w.SPI) != 4) {
-		*ignored = append(*ignored, fmt.Sprintf("%s: %d-octet SPI", label(), len(w.SPI)))
-		return nil
+		note(strconv.Itoa(len(w.SPI)) + "-octet SPI")
+		return offer{}, cands
 	}
-	o := &offer{w: w}
+	o := offer{w: w, first: len(cands)}
 	for i := range w.Transforms {
 		t := &w.Transforms[i]
 		if !allowedType(proto, t.Type) {
-			var why string
 			switch {
 			case t.Type >= wire.TransformADDKE1 && t.Type <= wire.TransformADDKE7:
-				why = fmt.Sprintf("additional key exchange %s (RFC 9370) is not supported", t.Type)
+				note("additional key exchange " + t.Type.String() + " (RFC 9370) is not supported")
 			case t.Type >= wire.TransformENCR && t.Type <= wire.TransformESN:
-				why = fmt.Sprintf("transform type %s does not belong in %s proposals", t.Type, proto)
+				note("transform type " + t.Type.String() + " does not belong in " + proto.String() + " proposals")
 			default:
-				why = fmt.Sprintf("unknown transform type %d", uint8(t.Type))
+				note("unknown transform type " + strconv.Itoa(int(t.Type)))
 			}
-			*ignored = append(*ignored, label()+": "+why)
-			return nil
+			return offer{}, cands[:o.first]
 		}
 		o.has[t.Type] = true
 		a, problem := judge(proto, t)
 		if problem != "" {
-			*ignored = append(*ignored, label()+": "+problem)
+			note(problem)
 			continue
 		}
-		o.seen[t.Type] = appendUnique(o.seen[t.Type], a)
-		if usable(proto, a) {
-			// A copy, so that the choice shares nothing with the offer.
-			tr := wire.Transform{Type: t.Type, ID: t.ID, Attributes: slices.Clone(t.Attributes)}
-			o.usable[t.Type] = append(o.usable[t.Type], candidate{alg: a, tr: tr})
-		}
+		cands = append(cands, candidate{alg: a, tr: t})
 	}
-	return o
+	o.end = len(cands)
+	return o, cands
 }
 
 // judge returns the algorithm a transform names, or why it is malformed:
@@ -259,22 +304,23 @@ func screen(w *wire.Proposal, proto wire.ProtocolID, ignored *[]string) *offer {
 // on a cipher that requires one, or a size the cipher does not have
 // (Section 3.3.5).
 func judge(proto wire.ProtocolID, t *wire.Transform) (Algorithm, string) {
-	name := wire.TransformName(t.Type, t.ID)
+	// Named only for a problem: judge runs for every offered transform.
+	name := func() string { return wire.TransformName(t.Type, t.ID) }
 	n := 0
 	for _, at := range t.Attributes {
 		if at.Type != wire.AttrKeyLength || !at.TV {
-			return Algorithm{}, fmt.Sprintf("%s with unknown attribute type %d", name, at.Type)
+			return Algorithm{}, fmt.Sprintf("%s with unknown attribute type %d", name(), at.Type)
 		}
 		n++
 	}
 	if n > 1 {
-		return Algorithm{}, fmt.Sprintf("%s with %d Key Length attributes", name, n)
+		return Algorithm{}, fmt.Sprintf("%s with %d Key Length attributes", name(), n)
 	}
 	kb := t.KeyLength()
 	a := Algorithm{Type: t.Type, ID: t.ID, KeyBits: kb}
 	if t.Type != wire.TransformENCR {
 		if n > 0 {
-			return Algorithm{}, fmt.Sprintf("%s with a Key Length attribute", name)
+			return Algorithm{}, fmt.Sprintf("%s with a Key Length attribute", name())
 		}
 		if t.Type == wire.TransformKE && t.ID == wire.KE_NONE && proto == wire.ProtoIKE {
 			return Algorithm{}, "key exchange NONE for an IKE SA"
@@ -284,11 +330,11 @@ func judge(proto wire.ProtocolID, t *wire.Transform) (Algorithm, string) {
 	if e, ok := crypto.Encr(t.ID); ok {
 		switch {
 		case e.KeyLengthAttr && n == 0:
-			return Algorithm{}, name + " without the Key Length attribute it requires"
+			return Algorithm{}, name() + " without the Key Length attribute it requires"
 		case !e.KeyLengthAttr && n > 0:
-			return Algorithm{}, fmt.Sprintf("%s with a Key Length attribute (%d) though its key size is fixed", name, kb)
+			return Algorithm{}, fmt.Sprintf("%s with a Key Length attribute (%d) though its key size is fixed", name(), kb)
 		case !e.ValidKeyBits(kb):
-			return Algorithm{}, fmt.Sprintf("%s with a %d-bit key", name, kb)
+			return Algorithm{}, fmt.Sprintf("%s with a %d-bit key", name(), kb)
 		}
 	}
 	return a, ""
@@ -303,32 +349,42 @@ func usable(proto wire.ProtocolID, a Algorithm) bool {
 	return a.Supported()
 }
 
-// match selects from offer o the algorithms of policy proposal pp, in pp's
-// order, or returns nil. keOnly, when set, admits only that group (KE_NONE
-// for "no PFS").
-func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choice {
-	pick := func(t wire.TransformType, prefs []Algorithm, only *wire.TransformID) (candidate, bool) {
-		for _, a := range prefs {
-			if only != nil && a.ID != *only {
-				continue
-			}
-			for _, cd := range o.usable[t] {
-				if cd.alg == a {
-					return cd, true
-				}
+// maxChosen bounds the transforms of a choice: one per type.
+const maxChosen = 5
+
+// pick returns the first transform of type t in offer o whose algorithm
+// comes first in prefs and is usable. only, when set, admits only that ID.
+func (s *screening) pick(o *offer, t wire.TransformType, prefs []Algorithm, only *wire.TransformID) (candidate, bool) {
+	for _, a := range prefs {
+		// An unvalidated policy may list an algorithm under the wrong type.
+		if a.Type != t || (only != nil && a.ID != *only) {
+			continue
+		}
+		for _, cd := range s.candidates(o) {
+			// Usability is asked of the few algorithms both sides name,
+			// not of every offered transform: it costs registry lookups.
+			if cd.alg == a && usable(s.proto, a) {
+				return cd, true
 			}
 		}
-		return candidate{}, false
 	}
-	c := &Choice{}
-	var chosen []wire.Transform
-	e, ok := pick(wire.TransformENCR, pp.Encr, nil)
+	return candidate{}, false
+}
+
+// match selects from offer o the algorithms of policy proposal pp, in pp's
+// order, or returns nil. keOnly, when set, admits only that group (KE_NONE
+// for "no PFS"). Most calls fail, so nothing is allocated before the
+// choice is complete.
+func (s *screening) match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choice {
+	var c Choice
+	chosen := make([]*wire.Transform, 0, maxChosen)
+	e, ok := s.pick(o, wire.TransformENCR, pp.Encr, nil)
 	if !ok {
 		return nil
 	}
 	c.Encr, chosen = e.alg, append(chosen, e.tr)
 	if pp.Protocol == wire.ProtoIKE {
-		f, ok := pick(wire.TransformPRF, pp.PRF, nil)
+		f, ok := s.pick(o, wire.TransformPRF, pp.PRF, nil)
 		if !ok {
 			return nil
 		}
@@ -338,14 +394,14 @@ func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choic
 		// RFC 5282, Section 8: beside an AEAD cipher the integrity
 		// transform is omitted or NONE; NONE is echoed.
 		if o.has[wire.TransformINTEG] {
-			n, ok := pick(wire.TransformINTEG, []Algorithm{integ(wire.AUTH_NONE)}, nil)
+			n, ok := s.pick(o, wire.TransformINTEG, []Algorithm{integ(wire.AUTH_NONE)}, nil)
 			if !ok {
 				return nil
 			}
 			chosen = append(chosen, n.tr)
 		}
 	} else {
-		i, ok := pick(wire.TransformINTEG, pp.Integ, nil)
+		i, ok := s.pick(o, wire.TransformINTEG, pp.Integ, nil)
 		if !ok {
 			return nil
 		}
@@ -353,7 +409,7 @@ func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choic
 	}
 	switch {
 	case pp.Protocol == wire.ProtoIKE || (withKE && len(pp.KE) > 0):
-		g, ok := pick(wire.TransformKE, pp.KE, keOnly)
+		g, ok := s.pick(o, wire.TransformKE, pp.KE, keOnly)
 		if !ok {
 			return nil
 		}
@@ -364,7 +420,7 @@ func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choic
 			return nil
 		}
 		if o.has[wire.TransformKE] {
-			n, ok := pick(wire.TransformKE, []Algorithm{ke(wire.KE_NONE)}, nil)
+			n, ok := s.pick(o, wire.TransformKE, []Algorithm{ke(wire.KE_NONE)}, nil)
 			if !ok {
 				return nil
 			}
@@ -377,11 +433,11 @@ func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choic
 			prefs = []Algorithm{esn(wire.ESN_NO)}
 		}
 		if o.has[wire.TransformESN] {
-			s, ok := pick(wire.TransformESN, prefs, nil)
+			x, ok := s.pick(o, wire.TransformESN, prefs, nil)
 			if !ok {
 				return nil
 			}
-			c.ESN, chosen = s.alg, append(chosen, s.tr)
+			c.ESN, chosen = x.alg, append(chosen, x.tr)
 		} else {
 			// ESN is mandatory in ESP proposals (RFC 7296, Section 3.3.3),
 			// but an offer without it can only mean 32-bit sequence
@@ -393,7 +449,44 @@ func match(pp *Proposal, o *offer, withKE bool, keOnly *wire.TransformID) *Choic
 			c.ESN = esn(wire.ESN_NO)
 		}
 	}
-	c.Proposal = wire.Proposal{Number: o.w.Number, Protocol: o.w.Protocol,
-		SPI: slices.Clone(o.w.SPI), Transforms: chosen}
-	return c
+	return newChoice(c, o.w, chosen)
+}
+
+// choiceBlock is a Choice with room for what it copies from the offer, so
+// that an accepted selection allocates once: judge admits at most one
+// attribute per transform, and screen SPIs of at most 8 octets. The
+// choice keeps the block alive, a few hundred octets per SA.
+type choiceBlock struct {
+	c     Choice
+	trs   [maxChosen]wire.Transform
+	attrs [maxChosen]wire.Attribute
+	spi   [8]byte
+}
+
+// newChoice returns c with proposal w's number, protocol and SPI and the
+// chosen transforms, all copied, so that the choice shares nothing with
+// the offer.
+func newChoice(c Choice, w *wire.Proposal, chosen []*wire.Transform) *Choice {
+	b := &choiceBlock{c: c}
+	attrs := b.attrs[:]
+	for i, t := range chosen {
+		b.trs[i] = wire.Transform{Type: t.Type, ID: t.ID, Attributes: cloneInto(&attrs, t.Attributes)}
+	}
+	spi := b.spi[:]
+	b.c.Proposal = wire.Proposal{Number: w.Number, Protocol: w.Protocol,
+		SPI: cloneInto(&spi, w.SPI), Transforms: b.trs[:len(chosen):len(chosen)]}
+	return &b.c
+}
+
+// cloneInto returns a copy of src as slices.Clone does (nil stays nil),
+// taken from the front of *buf when it fits there. The copy's capacity is
+// its length, so appending to it never writes into the rest of *buf.
+func cloneInto[E any](buf *[]E, src []E) []E {
+	if src == nil || len(src) > len(*buf) {
+		return slices.Clone(src)
+	}
+	n := copy(*buf, src)
+	out := (*buf)[:n:n]
+	*buf = (*buf)[n:]
+	return out
 }
