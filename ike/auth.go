@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"bytes"
 	stdcrypto "crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
@@ -61,7 +62,11 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 	if r.idi == nil {
 		return s.authFailed(notifyErr(wire.INVALID_SYNTAX, nil, "IKE_AUTH without IDi"))
 	}
-	s.peerID = r.idi
+	// A copy: the payload points into the decrypted message, which the SA
+	// would otherwise keep for its lifetime (~0.7 KiB per SA).
+	id := *r.idi
+	id.Data = bytes.Clone(id.Data)
+	s.peerID = &id
 	s.peerIDString = r.idi.String() // a DN is parsed to print it: once
 	s.audit.PeerID = r.idi.IDType.String() + " " + s.peerIDString
 	if r.auth == nil {
@@ -84,7 +89,11 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	s.state = sa.Established
 	s.countHalfOpen(-1)
-	s.log("IKE_SA established between %s[%s]...%s[%s]", fmtAddr(s.local), s.localIDString(), fmtAddr(s.remote), s.peerIDString)
+	s.logLine(func(b []byte) []byte {
+		b = append(appendAddr(append(b, "IKE_SA established between "...), s.local), '[')
+		b = append(appendAddr(append(append(b, s.localIDString()...), "]..."...), s.remote), '[')
+		return append(append(b, s.peerIDString...), ']')
+	})
 	resp = append(resp, s.createChild(r)...)
 	a := *s.audit
 	a.Time, a.Event, a.Result = s.e.cfg.now(), "established", "ok"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/ikelab/ikelab/crypto"
 	"github.com/ikelab/ikelab/ike/policy"
@@ -162,8 +161,11 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		s.audit.TSr = append(s.audit.TSr, t.String())
 	}
 	// The audit's strings again, as charon prints them.
-	s.log("CHILD_SA established with SPIs %s %s and TS [%s] === [%s]", in, outSPI,
-		strings.Join(s.audit.TSr, " "), strings.Join(s.audit.TSi, " "))
+	s.logLine(func(b []byte) []byte {
+		b = append(append(append(append(b, "CHILD_SA established with SPIs "...), in...), ' '), outSPI...)
+		b = appendJoined(append(b, " and TS ["...), s.audit.TSr)
+		return append(appendJoined(append(b, "] === ["...), s.audit.TSi), ']')
+	})
 	out = append([]wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}}, out...)
 	out = append(out, &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
 	if mode == sa.Transport {

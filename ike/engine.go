@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -54,6 +53,9 @@ type Engine struct {
 	// localID is cfg.ID formatted once, for the log lines; a DN is
 	// parsed to print it.
 	localID string
+	// certReq is the CERTREQ payload's data, the hashes of the trusted
+	// roots' keys, which never change for a Verifier: computed once.
+	certReq []byte
 }
 
 // initKey finds a half-open SA from a retransmitted IKE_SA_INIT, which
@@ -73,6 +75,7 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 	if cfg.ID != nil {
 		e.localID = cfg.ID.String()
 	}
+	e.certReq = cfg.certReqHashes()
 	return e, nil
 }
 
@@ -308,15 +311,6 @@ func (e *Engine) debugOn() bool {
 // debugf logs a debug line; see debugOn.
 func (e *Engine) debugf(format string, args ...any) {
 	e.cfg.Log.Debug(fmt.Sprintf(format, args...))
-}
-
-// fmtAddr prints an address as charon does: 10.0.0.1[500].
-func fmtAddr(ap netip.AddrPort) string {
-	b := make([]byte, 0, len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff][65535]"))
-	b = ap.Addr().Unmap().AppendTo(b)
-	b = append(b, '[')
-	b = strconv.AppendUint(b, uint64(ap.Port()), 10)
-	return string(append(b, ']'))
 }
 
 // sealer adapts a crypto.SKCipher to the wire package's framing.

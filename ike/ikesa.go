@@ -76,10 +76,6 @@ type ikeSA struct {
 	ikeRekeyTimer *time.Timer
 }
 
-func (s *ikeSA) log(format string, args ...any) {
-	s.e.cfg.Log.Info("<" + s.mySPI().String() + "> " + fmt.Sprintf(format, args...))
-}
-
 // mySPI is the SPI this side chose; the engine's table is keyed by it.
 func (s *ikeSA) mySPI() wire.SPI {
 	if s.initiator {
@@ -144,7 +140,7 @@ func (s *ikeSA) handleRequest(p Packet, h *wire.Header) {
 	}
 	s.lastSeen = s.e.cfg.now()
 	s.updatePeer(p)
-	s.log("parsed %s", wire.SummaryLine(&m.Header, inner))
+	s.logLine(func(b []byte) []byte { return wire.AppendSummaryLine(append(b, "parsed "...), &m.Header, inner) })
 	s.busy.Store(int64(m.MessageID) + 1)
 	resp, err := s.dispatch(m, inner)
 	s.busy.Store(0)
@@ -248,7 +244,7 @@ func (s *ikeSA) dispatch(m *wire.Message, inner []wire.Payload) ([]wire.Payload,
 func (s *ikeSA) respond(exch wire.ExchangeType, msgID uint32, payloads []wire.Payload) {
 	h := wire.Header{SPIi: s.spii, SPIr: s.spir, MajorVersion: 2, Exchange: exch,
 		Flags: wire.FlagResponse | s.flags(), MessageID: msgID}
-	s.log("generating %s", wire.SummaryLine(&h, payloads))
+	s.logLine(func(b []byte) []byte { return wire.AppendSummaryLine(append(b, "generating "...), &h, payloads) })
 	msgs, err := s.encode(h, payloads)
 	if err != nil {
 		s.log("encoding response failed: %v", err)

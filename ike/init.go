@@ -105,7 +105,7 @@ func (r *initRequest) run() error {
 	}
 	// Logged only once admitted: admit's rate-limited line speaks for the
 	// requests it turns away, so that a flood cannot fill the log.
-	r.e.cfg.Log.Info(fmt.Sprintf("parsed %s", m.Summary()))
+	r.e.infoLine(func(b []byte) []byte { return wire.AppendSummaryLine(append(b, "parsed "...), &m.Header, m.Payloads) })
 	if r.ClientIsWindows() {
 		r.e.cfg.Log.Info(fmt.Sprintf("%s is a Windows client (vendor IDs %v)", fmtAddr(r.p.Remote), r.audit.VendorIDs))
 	}
@@ -288,7 +288,7 @@ func (r *initRequest) respond() error {
 			wire.NewNotify(wire.NAT_DETECTION_SOURCE_IP, natHash(h.SPIi, r.spir, r.p.Local)),
 			wire.NewNotify(wire.NAT_DETECTION_DESTINATION_IP, natHash(h.SPIi, r.spir, r.p.Remote)))
 	}
-	if hashes := e.cfg.certReqHashes(); hashes != nil {
+	if hashes := e.certReq; hashes != nil {
 		resp = append(resp, &wire.CertReq{Encoding: wire.CertX509Signature, Data: hashes})
 	}
 	if r.frag {
@@ -324,7 +324,9 @@ func (r *initRequest) respond() error {
 	e.mu.Unlock()
 	// The slot admit reserved is the SA's now.
 	s.halfOpenCounted, r.reserved = true, false
-	e.cfg.Log.Info(fmt.Sprintf("<%s> generating %s", r.spir, out.Summary()))
+	e.infoLine(func(b []byte) []byte {
+		return wire.AppendSummaryLine(append(appendSAPrefix(b, r.spir), "generating "...), &out.Header, out.Payloads)
+	})
 	if s.natRemote || s.natLocal {
 		e.cfg.Log.Info(fmt.Sprintf("<%s> NAT detected: local %v, remote %v", r.spir, s.natLocal, s.natRemote))
 	}
