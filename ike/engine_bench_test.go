@@ -14,6 +14,7 @@ import (
 
 	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/internal/textlog"
 	"github.com/ikelab/ikelab/internal/writebehind"
 )
 
@@ -68,7 +69,7 @@ func BenchmarkEngineHandshake(b *testing.B) {
 
 	cfg := certConfig(b, pki.ECDSA)
 	cfg.Pool4 = netip.MustParsePrefix("10.99.0.0/16")
-	cfg.Log = slog.New(slog.NewTextHandler(logOut, nil))
+	cfg.Log = slog.New(textlog.NewHandler(logOut, nil))
 	cfg.Audit = JSONAuditor(auditOut)
 	cfg.CookieThreshold = CookieNever
 	cfg.BlockThresholdIP = 1 << 30

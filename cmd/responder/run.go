@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/ikelab/ikelab/ike"
+	"github.com/ikelab/ikelab/internal/textlog"
 	"github.com/ikelab/ikelab/internal/writebehind"
 	"github.com/ikelab/ikelab/xfrm"
 )
@@ -70,7 +71,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if *debug || c.LogLevel == "debug" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(textlog.NewHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ec, listen, errs := c.build(*cfgPath, lines, log)
 	if len(errs) > 0 {
 		for _, e := range errs {
