@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ikelab/ikelab/ike/wire"
 )
@@ -33,7 +34,10 @@ func (e *Engine) infoLine(build func(b []byte) []byte) {
 	}
 	bp := lineBufs.Get().(*[]byte)
 	b := build((*bp)[:0])
-	e.cfg.Log.Info(string(b))
+	// Straight to the handler, as log/slog suggests for wrappers: Logger.Info
+	// would walk the stack for a source position that would only ever name
+	// this function.
+	_ = e.cfg.Log.Handler().Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelInfo, string(b), 0))
 	if cap(b) <= 4<<10 { // an odd huge line is not kept for every later one
 		*bp = b
 		lineBufs.Put(bp)
