@@ -242,9 +242,17 @@ func (b *bench) cell(t *testing.T, s suite, which string) Cell {
 	assert.Zero(t, rep.Failed, "failed handshakes: %v", rep.Failures)
 	assert.Equal(t, b.size.sas, rep.Established, "established handshakes")
 	assert.Equal(t, rep.Established, r.sas(t), "IKE SAs the responder holds")
-	return Cell{Suite: s.name, Responder: which, Established: rep.Established, Failed: rep.Failed, Rate: rep.Rate,
+	c := Cell{Suite: s.name, Responder: which, Established: rep.Established, Failed: rep.Failed, Rate: rep.Rate,
 		P50: msDuration(rep.Latency.P50), P99: msDuration(rep.Latency.P99), Wall: secDuration(rep.Seconds),
 		CPU: used.Total(), RSSIdle: idleRSS, RSSLoaded: loadedRSS}
+	if ik, ok := r.(*ikelabResponder); ok {
+		// The profile is complete once the responder has stopped serving.
+		require.NoError(t, ik.proc.Stop(), "stopping the responder")
+		c.CryptoShare, err = cryptoShare(ik.cpuProfile)
+		require.NoError(t, err)
+		t.Logf("%s: cryptography is %.0f%% of the responder's CPU profile", which, 100*c.CryptoShare)
+	}
+	return c
 }
 
 func msDuration(ms float64) time.Duration { return time.Duration(ms * 1e6) }
@@ -312,9 +320,10 @@ func (b *bench) runLoad(t *testing.T, client *lab.Netns, s suite, fam *labpki.Fa
 
 // ikelabResponder is cmd/responder in negotiate-only mode.
 type ikelabResponder struct {
-	proc    *lab.Process
-	bin     string
-	control string
+	proc       *lab.Process
+	bin        string
+	control    string
+	cpuProfile string
 }
 
 func (r *ikelabResponder) pid() int { return r.proc.Pid() }
@@ -369,11 +378,15 @@ max_half_open: 1000000
 	r := &ikelabResponder{bin: b.responderBin, control: filepath.Join(dir, "control.sock")}
 	cmd := ns.Command(context.Background(), b.taskset(1, b.responderBin, "run", "--config", path, "--control", r.control)...)
 	cmd.Env = os.Environ()
+	// Always profiled, for the crypto share (see profile.go); written when
+	// the responder stops, at the end of the cell.
+	r.cpuProfile = filepath.Join(dir, "responder.cpu.pprof")
 	if b.profileDir != "" {
-		// Written when the responder stops, at the end of the cell.
 		name := b.profilePath(s)
-		cmd.Env = append(cmd.Env, "IKELAB_CPUPROFILE="+name+".cpu.pprof", "IKELAB_MEMPROFILE="+name+".heap.pprof")
+		r.cpuProfile = name + ".cpu.pprof"
+		cmd.Env = append(cmd.Env, "IKELAB_MEMPROFILE="+name+".heap.pprof")
 	}
+	cmd.Env = append(cmd.Env, "IKELAB_CPUPROFILE="+r.cpuProfile)
 	r.proc = lab.StartCommand(t, "ikelab-responder", cmd)
 	// Deleting thousands of SAs at shutdown takes a while.
 	r.proc.StopTimeout = 2 * time.Minute

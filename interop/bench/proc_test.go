@@ -58,14 +58,17 @@ func TestParseVmRSS(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	c := Cell{Suite: "ECP-256 + ECDSA P-256", Responder: "ikelab", Established: 10000, Failed: 0, Rate: 1234.4,
 		P50: 25 * time.Millisecond, P99: 80 * time.Millisecond, Wall: 8 * time.Second, CPU: 4 * time.Second,
-		RSSIdle: 10 << 20, RSSLoaded: 10<<20 + 10000*20*1024, CryptoBound: 4460}
+		RSSIdle: 10 << 20, RSSLoaded: 10<<20 + 10000*20*1024, CryptoBound: 4460, CryptoShare: 0.614}
 	assert.Equal(t, 400*time.Microsecond, c.CPUPerHandshake())
 	assert.InDelta(t, 2500, c.CoreRate(), 1e-9)
 	assert.InDelta(t, 0.5, c.Busy(), 1e-9)
 	assert.InDelta(t, 20*1024, c.MemPerSA(), 1e-9)
-	md := Markdown([]Cell{c})
-	assert.Contains(t, md, "| ECP-256 + ECDSA P-256 | ikelab | 10,000 (0) | 1,234 | 25.0 / 80.0 ms | 0.400 ms | 50% | 2,500 hs/s (56% of 4,460) | 20.0 KiB |")
-	assert.Equal(t, 3, strings.Count(md, "\n"))
+	charon := c
+	charon.Responder, charon.CryptoShare = "strongSwan", 0
+	md := Markdown([]Cell{c, charon})
+	assert.Contains(t, md, "| ECP-256 + ECDSA P-256 | ikelab | 10,000 (0) | 1,234 | 25.0 / 80.0 ms | 0.400 ms | 50% | 2,500 hs/s (56% of 4,460) | 61% | 20.0 KiB |")
+	assert.Contains(t, md, "| strongSwan | 10,000 (0) | 1,234 | 25.0 / 80.0 ms | 0.400 ms | 50% | 2,500 hs/s (56% of 4,460) | n/a | 20.0 KiB |")
+	assert.Equal(t, 4, strings.Count(md, "\n"))
 
 	assert.Equal(t, "0", thousands(0))
 	assert.Equal(t, "999", thousands(999))

@@ -28,6 +28,9 @@ type Cell struct {
 	// core, measured on the responder's core in the same run (the crypto
 	// package's BenchmarkResponderHandshake, best of three).
 	CryptoBound float64
+	// CryptoShare is the share of the responder's CPU profile that is
+	// cryptography (profile.go); 0 when not profiled (charon).
+	CryptoShare float64
 }
 
 // CPUPerHandshake is the responder's CPU time per established handshake.
@@ -67,17 +70,21 @@ func (c Cell) MemPerSA() float64 {
 // Markdown renders the cells as the table of docs/performance.md.
 func Markdown(cells []Cell) string {
 	var b strings.Builder
-	b.WriteString("| suite | responder | SAs up (failed) | handshakes/s | p50 / p99 latency | responder CPU per handshake | responder busy | one-core rate (% of same-run crypto bound) | memory per IKE SA |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| suite | responder | SAs up (failed) | handshakes/s | p50 / p99 latency | responder CPU per handshake | responder busy | one-core rate (% of same-run crypto bound) | cryptography in the responder's CPU profile | memory per IKE SA |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
 		pct := ""
 		if c.CryptoBound > 0 {
 			pct = fmt.Sprintf(" (%.0f%% of %s)", 100*c.CoreRate()/c.CryptoBound, thousands(c.CryptoBound))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s (%d) | %s | %s / %s ms | %.3f ms | %.0f%% | %s hs/s%s | %.1f KiB |\n",
+		share := "n/a"
+		if c.CryptoShare > 0 {
+			share = fmt.Sprintf("%.0f%%", 100*c.CryptoShare)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s (%d) | %s | %s / %s ms | %.3f ms | %.0f%% | %s hs/s%s | %s | %.1f KiB |\n",
 			c.Suite, c.Responder, thousands(float64(c.Established)), c.Failed, thousands(c.Rate),
 			ms(c.P50), ms(c.P99), float64(c.CPUPerHandshake())/1e6, 100*c.Busy(), thousands(c.CoreRate()), pct,
-			c.MemPerSA()/1024)
+			share, c.MemPerSA()/1024)
 	}
 	return b.String()
 }
