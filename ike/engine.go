@@ -39,9 +39,13 @@ type Engine struct {
 	cfg  Config
 	send Sender
 
-	mu       sync.Mutex
-	bySPI    map[wire.SPI]*ikeSA
-	byInit   map[initKey]*ikeSA
+	mu     sync.Mutex
+	bySPI  map[wire.SPI]*ikeSA
+	byInit map[initKey]*ikeSA
+	// initBusy holds the IKE_SA_INIT requests being answered, so that a
+	// retransmission arriving meanwhile (on another worker) is dropped
+	// rather than answered with a second SA (handleInit).
+	initBusy map[initKey]struct{}
 	reqID    uint32
 	closed   bool
 	pools    pools
@@ -71,7 +75,8 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 		return nil, fmt.Errorf("ike: config has no policy")
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{}}
+	e := &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{},
+		initBusy: map[initKey]struct{}{}}
 	if cfg.ID != nil {
 		e.localID = cfg.ID.String()
 	}

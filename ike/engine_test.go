@@ -603,3 +603,41 @@ func TestRefusedFloodTurnsCookiesOn(t *testing.T) {
 	h.mu.Unlock()
 	assert.LessOrEqual(t, audits, InitRateThreshold+1, "refusals past the threshold are not audited one by one")
 }
+
+// TestConcurrentInitRetransmission: a retransmitted IKE_SA_INIT that
+// arrives while another worker is still answering the first copy (charon
+// retransmits a request the moment it is sent when an old retransmission
+// timer fires) makes no second SA (RFC 7296, Section 2.1).
+func TestConcurrentInitRetransmission(t *testing.T) {
+	pki := labPKI(t)
+	cfg := certConfig(t, pki.ECDSA)
+	h := newHarness(t, cfg)
+	ic := clientCert(pki.ECDSA, pki.ECDSA.Clients[0])
+	ic.IKE, ic.ESP = proposals(t, wire.ProtoIKE, "aes128gcm16-prfsha256-ecp256"), proposals(t, wire.ProtoESP, "aes128gcm16")
+	_, err := connect(t, h, ic)
+	require.NoError(t, err)
+	var init []byte
+	for _, m := range h.p.toEngine {
+		if hd, err := wire.ParseHeader(m); err == nil && hd.Exchange == wire.IKE_SA_INIT {
+			init = m
+		}
+	}
+	require.NotNil(t, init)
+
+	for i := range 30 {
+		h := newHarness(t, cfg)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for range 2 {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				h.e.Handle(Packet{Local: serverAP, Remote: clientAP, Data: bytes.Clone(init)})
+			}()
+		}
+		start.Done()
+		done.Wait()
+		require.Len(t, h.e.SAs(), 1, "round %d: one SA for a request and its retransmission", i)
+	}
+}

@@ -44,7 +44,27 @@ func (e *Engine) handleInit(p Packet, h *wire.Header) {
 	key := initKey{h.SPIi, p.Remote.Addr()}
 	e.mu.Lock()
 	old := e.byInit[key]
+	_, busy := e.initBusy[key]
+	if !busy {
+		e.initBusy[key] = struct{}{}
+	}
 	e.mu.Unlock()
+	if busy {
+		// Another worker is answering a request with this SPIi from this
+		// peer: most likely this is its retransmission, which must not
+		// make a second SA (RFC 7296, Section 2.1). The answer under way
+		// serves both; charon drops such a request the same way ("already
+		// processing").
+		if e.debugOn() {
+			e.debugf("IKE_SA_INIT with SPIi %s from %s is being answered; dropped", h.SPIi, fmtAddr(p.Remote))
+		}
+		return
+	}
+	defer func() {
+		e.mu.Lock()
+		delete(e.initBusy, key)
+		e.mu.Unlock()
+	}()
 	if old != nil {
 		old.mu.Lock()
 		// A late duplicate after IKE_AUTH gets the same answer too,
