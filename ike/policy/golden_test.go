@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ikelab/ikelab/ike/wire"
+	"github.com/ikelab/ikelab/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/select*.golden from the current selection code")
@@ -171,26 +171,7 @@ func goldenPath(name string) string { return filepath.Join("testdata", name) }
 // -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(goldenPath(name), []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(goldenPath(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got == string(want) {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := range min(len(gl), len(wl)) {
-		if gl[i] != wl[i] {
-			t.Fatalf("%s line %d:\ngot  %s\nwant %s", name, i+1, gl[i], wl[i])
-		}
-	}
-	t.Fatalf("%s: got %d lines, want %d", name, len(gl), len(wl))
+	golden.Check(t, goldenPath(name), got, *update)
 }
 
 func TestSelectGolden(t *testing.T) {

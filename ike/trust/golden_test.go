@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	goldenfile "github.com/ikelab/ikelab/internal/golden"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite "+goldenPath+" from what Verify decides now")
@@ -110,33 +111,7 @@ func (g *golden) write(step string, d *Decision) {
 
 func (g *golden) check() {
 	g.t.Helper()
-	got := g.out.String()
-	if *updateGolden {
-		if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
-			g.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(goldenPath)
-	if err != nil {
-		g.t.Fatalf("%v (write it with go test -run TestDecisionsGolden -update-golden)", err)
-	}
-	if got == string(want) {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := range max(len(gl), len(wl)) {
-		var a, b string
-		if i < len(gl) {
-			a = gl[i]
-		}
-		if i < len(wl) {
-			b = wl[i]
-		}
-		if a != b {
-			g.t.Fatalf("decisions differ from %s at line %d:\ngot:  %q\nwant: %q", goldenPath, i+1, a, b)
-		}
-	}
+	goldenfile.Check(g.t, goldenPath, g.out.String(), *updateGolden)
 }
 
 // TestDecisionsGolden pins the exact text of every kind of Decision that

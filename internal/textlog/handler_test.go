@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ikelab/ikelab/internal/golden"
 )
 
 // record is one log call: the built-in fields and the attributes.
@@ -345,18 +347,6 @@ func (failWriter) Write([]byte) (int, error) { return 0, errWrite }
 
 // diffLines shows the first differing line of two outputs.
 func diffLines(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n want %q\n got  %q", i+1, wl, gl)
-		}
-	}
-	return "outputs differ"
+	line, w, g := golden.FirstDiff(want, got)
+	return fmt.Sprintf("line %d:\n want %q\n got  %q", line, w, g)
 }
