@@ -123,6 +123,11 @@ type Decision struct {
 	// Chain is the validated chain, end entity first and the accepted root
 	// last; for a refusal after path validation it is the chain examined.
 	Chain []*x509.Certificate `json:"-"`
+
+	// cached is the path cache's chain that ChainInfo came from, whose
+	// encoded infos AppendJSON reuses while ChainInfo is still that
+	// chain's.
+	cached *cachedChain
 }
 
 func (d *Decision) add(c Check) { d.Checks = append(d.Checks, c) }

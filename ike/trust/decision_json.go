@@ -20,7 +20,12 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 	o.StringOmitEmpty("failure", d.Failure)
 	o.Time("time", d.Time)
 	o.StringOmitEmpty("subject", d.Subject)
-	jsonw.ArrayOmitEmpty(&o, "chain", d.ChainInfo)
+	if c := d.cached; c != nil && c.infosJSON != nil && len(d.ChainInfo) > 0 &&
+		len(d.ChainInfo) == len(c.infos) && &d.ChainInfo[0] == &c.infos[0] {
+		o.Raw("chain", c.infosJSON)
+	} else {
+		jsonw.ArrayOmitEmpty(&o, "chain", d.ChainInfo)
+	}
 	jsonw.Array(&o, "checks", d.Checks)
 	return o.End()
 }

@@ -83,6 +83,17 @@ func TestVerifyDecisionJSON(t *testing.T) {
 	for _, leaf := range []*x509.Certificate{fx.leaf, fx.revokedLeaf, fx.root} {
 		d := v.Verify(context.Background(), leaf.Raw, [][]byte{fx.inter.Raw})
 		sameAsEncodingJSON(t, d.AppendJSON(nil), "", d)
+		// A caller that replaces ChainInfo gets it encoded, not the path
+		// cache's encoding of the chain it replaced.
+		if len(d.ChainInfo) > 0 {
+			c := *d
+			c.ChainInfo = append([]CertInfo(nil), d.ChainInfo...)
+			c.ChainInfo[0].Subject = "CN=replaced"
+			sameAsEncodingJSON(t, c.AppendJSON(nil), "", &c)
+			if !strings.Contains(string(c.AppendJSON(nil)), "CN=replaced") {
+				t.Errorf("the replaced ChainInfo is not in the JSON: %s", c.AppendJSON(nil))
+			}
+		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ikelab/ikelab/internal/jsonw"
 )
 
 // maxPathCache bounds the path cache. Only certificate sets that chain to
@@ -71,7 +73,11 @@ type cachedChain struct {
 	// infos describes certs. Decisions share it (and the certificates):
 	// both are read-only.
 	infos []CertInfo
-	ekus  []certEKU // the parsed EKU extension of each certificate
+	// infosJSON is infos as the audit record's "chain" array, encoded
+	// once: the dates in it cost more to format than the rest of the
+	// record (nil if an info could not be encoded).
+	infosJSON []byte
+	ekus      []certEKU // the parsed EKU extension of each certificate
 
 	validityPrefix string // "all N certificates are ... at "
 	validity       atomic.Pointer[stampedText]
@@ -190,6 +196,9 @@ func (v *Verifier) newCachedChain(chain []*x509.Certificate) *cachedChain {
 	c := &cachedChain{certs: chain[:n:n], infos: make([]CertInfo, n), ekus: parseChainEKUs(chain)}
 	for i, cert := range chain {
 		c.infos[i] = certInfo(cert)
+	}
+	if js, ok := jsonw.AppendArray(nil, c.infos); ok {
+		c.infosJSON = js
 	}
 	c.validityPrefix = fmt.Sprintf("all %d certificates are within their validity periods at ", n)
 	// The subjects come formatted from infos (pkix.Name.String is not

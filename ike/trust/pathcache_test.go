@@ -91,3 +91,24 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecisionJSON encodes a Decision from the path cache, whose
+// chain comes encoded, and the same Decision with its chain encoded anew.
+func BenchmarkDecisionJSON(b *testing.B) {
+	p := newTestPKI(b, "ecdsa")
+	v := mustVerifier(b, p.policy(fixedNow))
+	d := v.Verify(context.Background(), p.leaf.der(), [][]byte{p.inter.der()})
+	if d.cached == nil {
+		b.Fatal("the decision did not come from the path cache")
+	}
+	fresh := *d
+	fresh.cached = nil
+	for name, d := range map[string]*Decision{"cached": d, "fresh": &fresh} {
+		b.Run(name, func(b *testing.B) {
+			var buf []byte
+			for b.Loop() {
+				buf = d.AppendJSON(buf[:0])
+			}
+		})
+	}
+}

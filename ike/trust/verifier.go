@@ -449,7 +449,7 @@ func (v *Verifier) rootNames() string {
 // and returns their Decision.
 func (v *Verifier) evaluateChain(b *budget, e *pathEntry, c *cachedChain, now time.Time) *Decision {
 	d := &Decision{Time: now, Subject: e.subject, Leaf: e.leaf, Chain: c.certs, ChainInfo: c.infos,
-		Checks: make([]Check, 0, c.checks)}
+		Checks: make([]Check, 0, c.checks), cached: c}
 	d.ok(CheckParse, e.note)
 	d.ok(CheckValidity, c.validityDetail(now))
 	d.ok(CheckChain, c.chainDetail)

@@ -230,21 +230,42 @@ func (o *Object) Value(key string, v Appender) {
 // Array appends a member that is an array of values, null if v is nil.
 func Array[E Appender](o *Object, key string, v []E) {
 	o.key(key)
-	if v == nil {
-		o.b = append(o.b, "null"...)
-		return
+	var ok bool
+	if o.b, ok = AppendArray(o.b, v); !ok {
+		o.failed = true
 	}
-	o.b = append(o.b, '[')
+}
+
+// AppendArray appends v as a JSON array, null if v is nil. It reports
+// false if an element appended nothing (could not be encoded).
+func AppendArray[E Appender](b []byte, v []E) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	ok := true
+	b = append(b, '[')
 	for i := range v {
 		if i > 0 {
-			o.b = append(o.b, ',')
+			b = append(b, ',')
 		}
-		n := len(o.b)
-		if o.b = v[i].AppendJSON(o.b); len(o.b) == n {
-			o.failed = true
+		n := len(b)
+		if b = v[i].AppendJSON(b); len(b) == n {
+			ok = false
 		}
 	}
-	o.b = append(o.b, ']')
+	return append(b, ']'), ok
+}
+
+// Raw appends a member whose value is already encoded: JSON that one of
+// this package's functions wrote earlier and the caller kept, because the
+// value repeats from record to record. An empty v fails the object.
+func (o *Object) Raw(key string, v []byte) {
+	o.key(key)
+	if len(v) == 0 {
+		o.failed = true
+		return
+	}
+	o.b = append(o.b, v...)
 }
 
 // ArrayOmitEmpty appends an array of values unless v has no elements.

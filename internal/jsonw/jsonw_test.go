@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // marshal is what encoding/json writes for v, in Canonical form, or nil if
@@ -159,4 +162,26 @@ func TestObject(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A member written once with AppendArray and then with Raw reads as
+// Array writes it; a failed element or an empty Raw fails the object.
+func TestAppendArrayRaw(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 30, 0, 42, time.UTC)
+	for name, a := range map[string][]item{"nil": nil, "empty": {}, "two": {{N: "a<"}, {N: "b", T: now}}} {
+		t.Run(name, func(t *testing.T) {
+			direct := BeginObject(nil)
+			Array(&direct, "a", a)
+			kept, ok := AppendArray(nil, a)
+			require.True(t, ok)
+			raw := BeginObject(nil)
+			raw.Raw("a", kept)
+			assert.Equal(t, string(direct.End()), string(raw.End()))
+		})
+	}
+	_, ok := AppendArray(nil, []item{{T: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}})
+	assert.False(t, ok, "an element that cannot be encoded")
+	o := BeginObject([]byte("x"))
+	o.Raw("a", nil)
+	assert.Equal(t, "x", string(o.End()), "an empty raw value fails the object")
 }
