@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,12 +98,20 @@ func TestResponderLoad(t *testing.T) {
 		var bound float64
 		for _, r := range []string{"ikelab", "strongSwan"} {
 			t.Run(strings.ReplaceAll(s.name, " ", "")+"/"+r, func(t *testing.T) {
+				// The bound is measured on the responders' core just before
+				// and just after ikelab's cell, so that it sees the machine
+				// that cell saw; charon's cell shares it.
+				var runs []float64
 				if bound == 0 {
-					// On the responders' core, just before their runs, so
-					// that the machine's load of the moment weighs on both.
-					bound = b.cryptoBound(t, s)
+					runs = b.cryptoBench(t, s)
 				}
 				c := b.cell(t, s, r)
+				if bound == 0 {
+					runs = append(runs, b.cryptoBench(t, s)...)
+					bound = sustainedRate(runs)
+					t.Logf("crypto bound for %s: %.0f handshakes/s on one core (all six runs; the best one %.0f/s)",
+						s.name, bound, 1e9/slices.Min(runs))
+				}
 				c.CryptoBound = bound
 				cells = append(cells, c)
 				t.Logf("%s on %s: %d SAs in %v (%.0f/s), responder CPU %.3f ms per handshake (%.0f%% busy), %.1f KiB per SA",
@@ -155,24 +164,41 @@ func (b *bench) build() {
 	}
 }
 
-// cryptoBound runs the crypto package's BenchmarkResponderHandshake for
-// the suite on the responders' core (three one-second runs) and returns
-// the best rate, in handshakes per second: the most the cryptography alone
-// allows, measured under the same conditions as the cells beside it.
-func (b *bench) cryptoBound(t *testing.T, s suite) float64 {
+// cryptoBench runs the crypto package's BenchmarkResponderHandshake for
+// the suite on the responders' core, three one-second runs, and returns
+// each run's nanoseconds per handshake.
+func (b *bench) cryptoBench(t *testing.T, s suite) []float64 {
 	args := b.taskset(1, b.cryptoTest, "-test.run", "^$", "-test.bench", "^BenchmarkResponderHandshake$/^"+s.cryptoBench+"$",
 		"-test.cpu", "1", "-test.count", "3")
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	require.NoError(t, err, "crypto benchmark:\n%s", out)
-	best := 0.0
+	var runs []float64
 	for _, m := range benchLine.FindAllStringSubmatch(string(out), -1) {
 		ns, err := strconv.ParseFloat(m[1], 64)
 		require.NoError(t, err)
-		best = max(best, 1e9/ns)
+		require.Positive(t, ns)
+		runs = append(runs, ns)
 	}
-	require.Positive(t, best, "no result in the crypto benchmark's output:\n%s", out)
-	t.Logf("crypto bound for %s: %.0f handshakes/s on one core (best of three)", s.name, best)
-	return best
+	require.NotEmpty(t, runs, "no result in the crypto benchmark's output:\n%s", out)
+	return runs
+}
+
+// sustainedRate is the handshakes per second of one-second benchmark
+// runs taken together, from each run's nanoseconds per handshake: the mean
+// of their rates, since runs of equal length weigh equally in the
+// handshakes over the time they span. The cells are sustained runs too;
+// the best single second of a machine whose speed moves from one second
+// to the next would set the bar at that machine's best moment instead
+// (docs/performance.md).
+func sustainedRate(nsPerOp []float64) float64 {
+	if len(nsPerOp) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, ns := range nsPerOp {
+		sum += 1e9 / ns
+	}
+	return sum / float64(len(nsPerOp))
 }
 
 var benchLine = regexp.MustCompile(`(?m)^BenchmarkResponderHandshake/\S+\s+\d+\s+([0-9.]+) ns/op`)

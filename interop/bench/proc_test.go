@@ -95,3 +95,11 @@ func TestParseUDPRcvbufErrors(t *testing.T) {
 	_, err = parseUDPRcvbufErrors(string(self))
 	assert.NoError(t, err, "this machine's /proc/net/snmp")
 }
+
+func TestSustainedRate(t *testing.T) {
+	assert.Zero(t, sustainedRate(nil))
+	assert.InDelta(t, 4000, sustainedRate([]float64{250_000}), 1e-9)
+	// 4,000/s and 2,000/s for a second each: 6,000 handshakes in two
+	// seconds, not the best second's 4,000/s nor 1/mean(ns) = 2,667/s.
+	assert.InDelta(t, 3000, sustainedRate([]float64{250_000, 500_000}), 1e-9)
+}
