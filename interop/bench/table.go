@@ -26,7 +26,8 @@ type Cell struct {
 	RSSIdle, RSSLoaded int64
 	// CryptoBound is the suite's crypto-only handshakes per second on one
 	// core, measured on the responder's core in the same run (the crypto
-	// package's BenchmarkResponderHandshake, best of three).
+	// package's BenchmarkResponderHandshake, the sustained rate of three
+	// one-second runs before ikelab's cell and three after it).
 	CryptoBound float64
 	// CryptoShare is the share of the responder's CPU profile that is
 	// cryptography (profile.go); 0 when not profiled (charon).
