@@ -99,8 +99,8 @@ func TestResponderLoad(t *testing.T) {
 		for _, r := range []string{"ikelab", "strongSwan"} {
 			t.Run(strings.ReplaceAll(s.name, " ", "")+"/"+r, func(t *testing.T) {
 				// The bound is measured on the responders' core just before
-				// and just after ikelab's cell, so that it sees the machine
-				// that cell saw; charon's cell shares it.
+				// and just after the suite's first cell (ikelab's), so that
+				// it sees the machine that cell saw; the next cell shares it.
 				var runs []float64
 				if bound == 0 {
 					runs = b.cryptoBench(t, s)
