@@ -50,6 +50,42 @@ type Audit struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// texts interns the texts of audit records that repeat from SA to SA:
+// the proposals offered and chosen, the local address, the responder's
+// traffic selectors. Each SA keeps its audit record for the records of its
+// later events, and the same proposal kept as 10,000 strings is 10,000
+// objects for the garbage collector to mark in every cycle; interned, it is
+// one. The table holds at most maxTexts texts of at most maxTextLen
+// octets (512 KiB), so a peer that offers new proposals every time cannot
+// grow it: past that, texts are copied as before.
+type texts struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const (
+	maxTexts   = 4096
+	maxTextLen = 128 // a proposal of five transforms is about 60
+)
+
+// intern returns b as a string, shared with earlier calls for the same
+// bytes. b is not kept.
+func (t *texts) intern(b []byte) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(t.m) < maxTexts && len(b) <= maxTextLen {
+		if t.m == nil {
+			t.m = make(map[string]string)
+		}
+		t.m[s] = s
+	}
+	return s
+}
+
 // JSONAuditor returns an Audit sink that writes one JSON object per line,
 // each line with one Write, as json.Encoder does (see Audit.AppendJSON). It
 // is safe for concurrent use.

@@ -49,9 +49,10 @@ func (s *ikeSA) createChild(r *authRequest) []wire.Payload {
 // negotiateChild selects, keys and installs a child SA and returns the
 // SA, KE, TSi and TSr payloads of the answer (the caller adds the nonce).
 func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *NotifyError) {
+	var text [128]byte
 	s.audit.ESPOffered = s.audit.ESPOffered[:0]
 	for _, pr := range r.sa.Proposals {
-		s.audit.ESPOffered = append(s.audit.ESPOffered, pr.String())
+		s.audit.ESPOffered = append(s.audit.ESPOffered, s.e.texts.intern(pr.AppendString(text[:0])))
 	}
 	keGroup := wire.KE_NONE
 	if r.ke != nil {
@@ -71,7 +72,7 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		ie := c.InvalidKE(keGroup)
 		return nil, nil, &NotifyError{Type: ie.Notify(), Data: ie.NotifyData(), Reason: ie.Error()}
 	}
-	s.audit.ESPChosen = c.Proposal.String()
+	s.audit.ESPChosen = s.e.texts.intern(c.Proposal.AppendString(text[:0]))
 	for _, w := range c.Weak() {
 		if !slices.Contains(s.audit.Insecure, w) {
 			s.audit.Insecure = append(s.audit.Insecure, w)
@@ -158,7 +159,7 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		s.audit.TSi = append(s.audit.TSi, t.String())
 	}
 	for _, t := range tsr {
-		s.audit.TSr = append(s.audit.TSr, t.String())
+		s.audit.TSr = append(s.audit.TSr, s.e.texts.intern(t.AppendTo(text[:0])))
 	}
 	// The audit's strings again, as charon prints them.
 	s.logLine(func(b []byte) []byte {

@@ -60,6 +60,8 @@ type Engine struct {
 	// certReq is the CERTREQ payload's data, the hashes of the trusted
 	// roots' keys, which never change for a Verifier: computed once.
 	certReq []byte
+	// texts holds the audit record's texts that repeat from SA to SA.
+	texts texts
 }
 
 // initKey finds a half-open SA from a retransmitted IKE_SA_INIT, which

@@ -80,8 +80,9 @@ func (e *Engine) handleInit(p Packet, h *wire.Header) {
 			return
 		}
 	}
+	var text [64]byte
 	r := &initRequest{e: e, p: p, audit: &Audit{Event: "ike_sa_init", Peer: p.Remote.String(),
-		Local: p.Local.String(), SPIi: h.SPIi.String()}}
+		Local: e.texts.intern(p.Local.AppendTo(text[:0])), SPIi: h.SPIi.String()}}
 	err := r.run()
 	if r.reserved {
 		// Refused after admission: the half-open slot goes back.
@@ -222,8 +223,9 @@ func (r *initRequest) collect() error {
 	case r.nonce == nil:
 		return notifyErr(wire.INVALID_SYNTAX, nil, "IKE_SA_INIT without Nonce payload")
 	}
+	var text [128]byte
 	for _, pr := range r.sa.Proposals {
-		r.audit.IKEOffered = append(r.audit.IKEOffered, pr.String())
+		r.audit.IKEOffered = append(r.audit.IKEOffered, r.e.texts.intern(pr.AppendString(text[:0])))
 	}
 	return nil
 }
@@ -243,7 +245,8 @@ func (r *initRequest) selectProposal() error {
 		return notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "no acceptable proposal")
 	}
 	r.choice = c
-	r.audit.IKEChosen = c.Proposal.String()
+	var text [128]byte
+	r.audit.IKEChosen = r.e.texts.intern(c.Proposal.AppendString(text[:0]))
 	r.audit.KEGroup = wire.TransformName(wire.TransformKE, c.KE.ID)
 	if c.KE.ID != r.ke.Group {
 		ne := notifyErr(wire.INVALID_KE_PAYLOAD, nil, "client sent a KE payload for %s; policy selected %s",
