@@ -89,6 +89,9 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	s.state = sa.Established
 	s.countHalfOpen(-1)
+	if s.halfOpenTimer != nil {
+		s.halfOpenTimer.Stop()
+	}
 	s.logLine(func(b []byte) []byte {
 		b = append(appendAddr(append(b, "IKE_SA established between "...), s.local), '[')
 		b = append(appendAddr(append(append(b, s.localIDString()...), "]..."...), s.remote), '[')

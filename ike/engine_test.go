@@ -641,3 +641,47 @@ func TestConcurrentInitRetransmission(t *testing.T) {
 		require.Len(t, h.e.SAs(), 1, "round %d: one SA for a request and its retransmission", i)
 	}
 }
+
+// TestHalfOpenTimeout: an IKE SA whose IKE_AUTH never comes is reaped after
+// HalfOpenTimeout, and an established one stops its reaper at once, so that
+// the timer keeps neither the SA nor a place among the runtime's timers for
+// the rest of the timeout.
+func TestHalfOpenTimeout(t *testing.T) {
+	psk := []byte("engine-test-psk-0123456789abcdef")
+	h := newHarness(t, Config{PSK: psk, HalfOpenTimeout: 300 * time.Millisecond})
+	ic := InitiatorConfig{ID: &wire.ID{IDType: wire.ID_FQDN, Data: []byte("client.lab")}, PSK: psk, Timeout: 200 * time.Millisecond}
+	ic.IKE, ic.ESP = proposals(t, wire.ProtoIKE, "aes128gcm16-prfsha256-ecp256"), proposals(t, wire.ProtoESP, "aes128gcm16")
+	_, err := connect(t, h, ic)
+	require.NoError(t, err)
+
+	h.e.mu.Lock()
+	require.Len(t, h.e.bySPI, 1)
+	var established *ikeSA
+	for _, s := range h.e.bySPI {
+		established = s
+	}
+	h.e.mu.Unlock()
+	established.mu.Lock()
+	stillArmed := established.halfOpenTimer.Stop()
+	established.mu.Unlock()
+	assert.False(t, stillArmed, "the established SA's half-open timer was stopped when IKE_AUTH completed")
+
+	// The same IKE_SA_INIT with a new SPIi from another address, never
+	// followed by IKE_AUTH.
+	h.p.mu.Lock()
+	m, err := wire.ParseMessage(h.p.toEngine[0])
+	h.p.mu.Unlock()
+	require.NoError(t, err)
+	m.SPIi = wire.SPI{0xfe, 1}
+	raw, err := m.Marshal()
+	require.NoError(t, err)
+	h.e.Handle(Packet{Local: serverAP, Remote: netip.MustParseAddrPort("192.0.2.99:500"), Data: raw})
+	require.Len(t, h.e.SAs(), 2)
+
+	require.Eventually(t, func() bool { return h.audit("half_open_timeout") != nil }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, "IKE_AUTH never arrived", h.audit("half_open_timeout").Reason)
+	require.Eventually(t, func() bool { return len(h.e.SAs()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, sa.Established.String(), h.e.SAs()[0].State, "the established SA outlived the half-open timeout")
+	total, _ := h.e.halfOpen.counts(netip.Addr{})
+	assert.Zero(t, total, "no half-open SA counted")
+}

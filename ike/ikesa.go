@@ -69,6 +69,8 @@ type ikeSA struct {
 	retries  int
 	timer    *time.Timer
 	dpdTimer *time.Timer
+	// halfOpenTimer reaps the SA if IKE_AUTH never completes.
+	halfOpenTimer *time.Timer
 	// rekeying tracks child SAs we are rekeying, for collisions;
 	// ikeRekeying the IKE SA rekey we started.
 	rekeying      map[*sa.Child]*rekeyState
@@ -312,7 +314,7 @@ func (s *ikeSA) remove(why string) {
 		s.eap.server.Close()
 		s.eap = nil
 	}
-	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer} {
+	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer, s.halfOpenTimer} {
 		if t != nil {
 			t.Stop()
 		}

@@ -354,13 +354,16 @@ func (r *initRequest) respond() error {
 		e.cfg.Log.Info(fmt.Sprintf("<%s> NAT detected: local %v, remote %v", r.spir, s.natLocal, s.natRemote))
 	}
 	e.sendRaw(r.p.Local, r.p.Remote, r.p.NATT, [][]byte{raw})
+	r.audit.SPIr = r.spir.String()
 	if e.cfg.Audit != nil {
 		a := *r.audit
-		a.Time, a.Result, a.SPIr = e.cfg.now(), "ok", r.spir.String()
+		a.Time, a.Result = e.cfg.now(), "ok"
 		e.cfg.Audit(&a)
 	}
-	r.audit.SPIr = r.spir.String()
-	time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
+	// Stopped when the SA leaves half-open (establish, teardown), so that
+	// it holds neither a place in the runtime's timers nor the SA for the
+	// rest of the timeout.
+	s.halfOpenTimer = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.state == sa.HalfOpen {
