@@ -101,12 +101,13 @@ func TestResponderLoad(t *testing.T) {
 				// The bound is measured on the responders' core just before
 				// and just after the suite's first cell (ikelab's), so that
 				// it sees the machine that cell saw; the next cell shares it.
+				first := bound == 0
 				var runs []float64
-				if bound == 0 {
+				if first {
 					runs = b.cryptoBench(t, s)
 				}
 				c := b.cell(t, s, r)
-				if bound == 0 {
+				if first {
 					runs = append(runs, b.cryptoBench(t, s)...)
 					bound = sustainedRate(runs)
 					t.Logf("crypto bound for %s: %.0f handshakes/s on one core (all six runs; the best one %.0f/s)",

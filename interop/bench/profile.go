@@ -7,10 +7,11 @@ import (
 	"strconv"
 )
 
-// The same-run crypto bound is measured in three seconds before a cell
-// runs for many; on a shared machine whose speed moves by a third from
-// one minute to the next, the responder's cryptography can run markedly
-// slower (or faster) during the cell than in the benchmark beside it.
+// The same-run crypto bound is measured in six seconds around a cell
+// that runs for several; on a shared machine whose speed moves by a third
+// from one minute to the next, the responder's cryptography can still run
+// markedly slower (or faster) during the cell than in the benchmark
+// beside it.
 // The crypto share of the responder's own CPU profile does not depend on
 // the machine's speed: the cryptography and the rest are sampled in the
 // same seconds. If the cryptography ran at the benchmark's speed, the
