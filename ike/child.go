@@ -147,7 +147,7 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		return nil, nil, notifyErr(wire.NO_PROPOSAL_CHOSEN, err, "installing the CHILD_SA failed: %v", err)
 	}
 	installed = true
-	s.children = append(s.children, child)
+	s.addChild(child)
 	s.scheduleRekey(child)
 	s.exportESPKeys(child)
 	prop := c.Proposal

@@ -224,6 +224,11 @@ func TestIKERekeyCollision(t *testing.T) {
 				assert.Equal(t, answerSPI, del.SPIr, "the engine deletes its own redundant SA")
 				assert.Equal(t, peerSPI.String(), withChild[0].SPIi, "the child lives on the peer's new SA")
 			}
+			// The child's expiry finds it on the survivor.
+			c := h.mem.Children()[0]
+			h.e.ChildExpired(c.SPIIn, true)
+			assert.Empty(t, h.mem.Children(), "the hard expiry deleted the child SA on the survivor")
+			assert.Zero(t, h.e.indexedChildren())
 		})
 	}
 }

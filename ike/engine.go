@@ -42,6 +42,12 @@ type Engine struct {
 	mu     sync.Mutex
 	bySPI  map[wire.SPI]*ikeSA
 	byInit map[initKey]*ikeSA
+	// byChild finds the IKE SA that holds a child SA, by the child's
+	// inbound SPI, for its lifetime timers and the kernel's expire
+	// events; a rekey of the IKE SA moves its children (withChild).
+	// Inbound SPIs are unique per local address (the installer allocates
+	// them), so one entry per SPI serves a responder with one address.
+	byChild map[uint32]*ikeSA
 	// initBusy holds the IKE_SA_INIT requests being answered, so that a
 	// retransmission arriving meanwhile (on another worker) is dropped
 	// rather than answered with a second SA (handleInit).
@@ -78,7 +84,7 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 	}
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{},
-		initBusy: map[initKey]struct{}{}}
+		byChild: map[uint32]*ikeSA{}, initBusy: map[initKey]struct{}{}}
 	if cfg.ID != nil {
 		e.localID = cfg.ID.String()
 	}
@@ -228,11 +234,9 @@ type ChildStatus struct {
 // RekeyChild starts a rekey of the child SA with inbound SPI spi, as its
 // lifetime would.
 func (e *Engine) RekeyChild(spi uint32) error {
-	s, c := e.findChild(spi)
-	if c == nil {
+	if !e.withChild(spi, func(s *ikeSA, c *sa.Child) { s.initiateChildRekey(c, 0) }) {
 		return fmt.Errorf("ike: no CHILD_SA with inbound SPI %08x", spi)
 	}
-	s.withLock(func() { s.initiateChildRekey(c, 0) })
 	return nil
 }
 
@@ -253,24 +257,55 @@ func (e *Engine) RekeyIKE(spi wire.SPI) error {
 	return nil
 }
 
-func (e *Engine) findChild(spi uint32) (*ikeSA, *sa.Child) {
+// withChild runs f under the lock of the IKE SA that holds the child SA
+// with inbound SPI spi, if that IKE SA is established. It reports whether
+// it found the child. It costs two map look-ups whatever the number of
+// SAs: every soft and hard lifetime of every child SA comes through here.
+func (e *Engine) withChild(spi uint32, f func(*ikeSA, *sa.Child)) bool {
 	e.mu.Lock()
-	all := make([]*ikeSA, 0, len(e.bySPI))
-	for _, s := range e.bySPI {
-		all = append(all, s)
-	}
+	s := e.byChild[spi]
 	e.mu.Unlock()
-	for _, s := range all {
+	for s != nil {
 		s.mu.Lock()
-		for _, c := range s.children {
-			if c.SPIIn == spi {
-				s.mu.Unlock()
-				return s, c
+		if c := s.child(spi); c != nil {
+			if s.state == sa.Established {
+				f(s, c)
 			}
+			s.mu.Unlock()
+			return true
 		}
 		s.mu.Unlock()
+		// A rekey of the IKE SA moved the child between the look-up and
+		// the lock; follow it.
+		e.mu.Lock()
+		next := e.byChild[spi]
+		e.mu.Unlock()
+		if next == s {
+			return false
+		}
+		s = next
 	}
-	return nil, nil
+	return false
+}
+
+// indexChildren records owner as the IKE SA that holds cs.
+func (e *Engine) indexChildren(owner *ikeSA, cs []*sa.Child) {
+	e.mu.Lock()
+	for _, c := range cs {
+		e.byChild[c.SPIIn] = owner
+	}
+	e.mu.Unlock()
+}
+
+// unindexChildren forgets cs if owner still holds them.
+func (e *Engine) unindexChildren(owner *ikeSA, cs []*sa.Child) {
+	e.mu.Lock()
+	for _, c := range cs {
+		if e.byChild[c.SPIIn] == owner {
+			delete(e.byChild, c.SPIIn)
+		}
+	}
+	e.mu.Unlock()
 }
 
 func (e *Engine) newSPI() (wire.SPI, error) {

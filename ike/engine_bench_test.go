@@ -2,10 +2,12 @@ package ike
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/ikelab/ikelab/ike/wire"
 	"github.com/ikelab/ikelab/internal/textlog"
 	"github.com/ikelab/ikelab/internal/writebehind"
+	"github.com/ikelab/ikelab/sa"
 )
 
 // timedPipe is a pipe that adds up the CPU time the engine spends
@@ -102,4 +105,35 @@ func BenchmarkEngineHandshake(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(p.handling.Load())/float64(n)/1e3, "responder-µs/hs")
+}
+
+// BenchmarkChildLookup finds a child SA by its inbound SPI among n IKE SAs
+// of one child each: what every child SA's soft and hard lifetime, and the
+// kernel's expire events, cost (Engine.ChildExpired).
+func BenchmarkChildLookup(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			e, err := NewEngine(Config{Policy: &policy.Policy{}}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				var spi wire.SPI
+				binary.BigEndian.PutUint64(spi[:], uint64(i+1))
+				s := &ikeSA{e: e, state: sa.Established, spir: spi}
+				e.bySPI[spi] = s
+				s.addChild(&sa.Child{SPIIn: uint32(i + 1)})
+			}
+			found := 0
+			b.ResetTimer()
+			for i := range b.N {
+				if e.withChild(uint32(i%n+1), func(*ikeSA, *sa.Child) {}) {
+					found++
+				}
+			}
+			if found != b.N {
+				b.Fatalf("found %d of %d child SAs", found, b.N)
+			}
+		})
+	}
 }

@@ -327,6 +327,7 @@ func (s *ikeSA) remove(why string) {
 			s.log("removing CHILD_SA %08x failed: %v", c.SPIIn, err)
 		}
 	}
+	s.e.unindexChildren(s, s.children)
 	s.children = nil
 	s.e.pools.release(s.mySPI())
 	s.e.mu.Lock()

@@ -73,26 +73,13 @@ func (s *ikeSA) withLock(f func()) {
 // the engine: a soft expiry rekeys the child SA, a hard one deletes it and
 // tells the peer.
 func (e *Engine) ChildExpired(spiIn uint32, hard bool) {
-	e.mu.Lock()
-	all := make([]*ikeSA, 0, len(e.bySPI))
-	for _, s := range e.bySPI {
-		all = append(all, s)
-	}
-	e.mu.Unlock()
-	for _, s := range all {
-		s.withLock(func() {
-			for _, c := range s.children {
-				if c.SPIIn != spiIn {
-					continue
-				}
-				if hard {
-					s.expireChild(c, "hard lifetime reached")
-				} else {
-					s.initiateChildRekey(c, 0)
-				}
-			}
-		})
-	}
+	e.withChild(spiIn, func(s *ikeSA, c *sa.Child) {
+		if hard {
+			s.expireChild(c, "hard lifetime reached")
+		} else {
+			s.initiateChildRekey(c, 0)
+		}
+	})
 }
 
 // expireChild deletes a child SA whose hard lifetime ran out and tells the
@@ -114,6 +101,22 @@ func (s *ikeSA) hasChild(c *sa.Child) bool {
 	return false
 }
 
+// child returns the child SA with inbound SPI spi, or nil.
+func (s *ikeSA) child(spi uint32) *sa.Child {
+	for _, c := range s.children {
+		if c.SPIIn == spi {
+			return c
+		}
+	}
+	return nil
+}
+
+// addChild records an installed child SA as this IKE SA's.
+func (s *ikeSA) addChild(c *sa.Child) {
+	s.children = append(s.children, c)
+	s.e.indexChildren(s, []*sa.Child{c})
+}
+
 // deleteChild removes a child SA locally and sends the delete.
 func (s *ikeSA) deleteChild(c *sa.Child) {
 	s.dropChild(c)
@@ -127,6 +130,7 @@ func (s *ikeSA) dropChild(c *sa.Child) {
 	for i, x := range s.children {
 		if x == c {
 			s.children = append(s.children[:i], s.children[i+1:]...)
+			s.e.unindexChildren(s, []*sa.Child{c})
 			if err := s.e.cfg.Installer.Remove(c); err != nil {
 				s.log("removing CHILD_SA %08x_i failed: %v", c.SPIIn, err)
 			}
@@ -289,7 +293,7 @@ func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []by
 		fail("installing: %v", err)
 		return
 	}
-	s.children = append(s.children, child)
+	s.addChild(child)
 	s.scheduleRekey(child)
 	s.exportESPKeys(child)
 	old.Rekeyed = true
@@ -488,6 +492,7 @@ func (s *ikeSA) successor(c *policy.Choice, ni, nr []byte) *ikeSA {
 func (s *ikeSA) adopt(n *ikeSA, reason string) {
 	n.audit.SPIi, n.audit.SPIr = n.spii.String(), n.spir.String()
 	n.children, s.children = s.children, nil
+	s.e.indexChildren(n, n.children)
 	n.vips, s.vips = s.vips, nil
 	s.e.pools.transfer(s.mySPI(), n.mySPI())
 	s.e.mu.Lock()
@@ -519,6 +524,7 @@ func (s *ikeSA) resolveIKERekey() {
 	if st.peerNew != nil && bytes.Compare(lowestNonce(st.ourNonces), lowestNonce(st.peerNonces)) < 0 {
 		s.log("IKE_SA rekey collision: ours has the lowest nonce, deleting our new IKE_SA")
 		ours := st.ourNew
+		s.e.indexChildren(st.peerNew, ours.children)
 		ours.children, st.peerNew.children = nil, append(st.peerNew.children, ours.children...)
 		ours.state = sa.Deleting
 		ours.request(wire.INFORMATIONAL, []wire.Payload{&wire.Delete{Protocol: wire.ProtoIKE}}, "delete redundant IKE_SA", nil, true)

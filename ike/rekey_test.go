@@ -127,8 +127,10 @@ func TestCreateChildSA(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, notifyOf(inner))
 		assert.Len(t, h.mem.Children(), 2)
+		assert.Equal(t, 2, h.e.indexedChildren())
 		require.NoError(t, s.Delete(ctx))
 		assert.Empty(t, h.mem.Children(), "deleting the IKE SA takes every child SA")
+		assert.Zero(t, h.e.indexedChildren(), "and the engine's child index forgets them")
 	})
 }
 
@@ -174,6 +176,64 @@ func TestResponderRekeysOnLifetime(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no delete sent")
 	}
+}
+
+// indexedChildren counts the entries of the engine's child SA index.
+func (e *Engine) indexedChildren() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.byChild)
+}
+
+// TestChildExpiryFollowsIKERekey: a rekey of the IKE SA moves its child SA
+// to the new IKE SA (RFC 7296, Section 2.8). The child's lifetime timers
+// and the kernel's expire events name it only by its inbound SPI; they
+// find it on the new IKE SA, through the engine's index.
+func TestChildExpiryFollowsIKERekey(t *testing.T) {
+	h, s := established(t, Config{})
+	c := h.mem.Children()[0]
+	peerSPI := wire.SPI{0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4}
+	props := proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048")
+	props[0].SPI = peerSPI[:]
+	g, _ := crypto.KE(wire.MODP_2048)
+	priv, err := g.Generate(nil)
+	require.NoError(t, err)
+	ni := make([]byte, 32)
+	_, err = io.ReadFull(crand.Reader, ni)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props},
+		&wire.Nonce{Data: ni}, &wire.KE{Group: wire.MODP_2048, Data: priv.Public()}})
+	require.NoError(t, err)
+	require.Zero(t, notifyOf(inner))
+	var successor string
+	for _, st := range h.e.SAs() {
+		if st.SPIi == peerSPI.String() {
+			require.Len(t, st.Children, 1, "the child SA moved to the new IKE SA")
+			successor = st.SPIr
+		}
+	}
+	require.NotEmpty(t, successor, "no IKE SA with the peer's new SPI")
+	for len(h.p.in) > 0 {
+		<-h.p.in
+	}
+
+	require.Error(t, h.e.RekeyChild(c.SPIIn^1), "no child SA has that SPI")
+	h.e.ChildExpired(c.SPIIn^1, true)
+	assert.Len(t, h.mem.Children(), 1, "an unknown SPI expires nothing")
+	h.e.ChildExpired(c.SPIIn, true)
+	assert.Empty(t, h.mem.Children(), "the hard expiry deleted the moved child SA")
+	select {
+	case raw := <-h.p.in:
+		m, err := wire.ParseMessage(raw)
+		require.NoError(t, err)
+		assert.Equal(t, wire.INFORMATIONAL, m.Exchange)
+		assert.Equal(t, successor, m.SPIr.String(), "the delete goes out on the new IKE SA")
+	case <-time.After(2 * time.Second):
+		t.Fatal("no delete sent")
+	}
+	assert.Zero(t, h.e.indexedChildren())
 }
 
 func TestRekeyAuditNamesPFSGroup(t *testing.T) {
