@@ -136,14 +136,14 @@ func BenchmarkSK(b *testing.B) {
 	plain := make([]byte, 1500)
 	for _, s := range benchSKSuites {
 		sk, _, _ := newTestSK(b, s)
-		body, err := sk.Seal(rand.Reader, assoc, plain)
+		body, err := sk.Seal(nil, rand.Reader, assoc, plain)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Run(s.String()+"/Seal", func(b *testing.B) {
 			b.SetBytes(int64(len(plain)))
 			for b.Loop() {
-				if _, err := sk.Seal(rand.Reader, assoc, plain); err != nil {
+				if _, err := sk.Seal(nil, rand.Reader, assoc, plain); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -231,7 +231,7 @@ func BenchmarkResponderHandshake(b *testing.B) {
 		}
 		sk, _, _ := newTestSK(b, hs.sk)
 		plain, assoc := make([]byte, 1500), make([]byte, 32)
-		sealed, _ := sk.Seal(rand.Reader, assoc, plain)
+		sealed, _ := sk.Seal(nil, rand.Reader, assoc, plain)
 		suite := Suite{Encr: hs.sk.encr, EncrKeyBits: hs.sk.keyBits, PRF: hs.prf, Integ: hs.sk.integ, KE: hs.ke}
 		ni, nr, msgI, msgR, id := make([]byte, 32), make([]byte, 32), make([]byte, 550), make([]byte, 550), make([]byte, 40)
 		var spi [8]byte
@@ -264,7 +264,7 @@ func BenchmarkResponderHandshake(b *testing.B) {
 					if _, err := sk.Open(assoc, sealed); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := sk.Seal(rand.Reader, assoc, plain); err != nil {
+					if _, err := sk.Seal(nil, rand.Reader, assoc, plain); err != nil {
 						b.Fatal(err)
 					}
 				}

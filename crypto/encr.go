@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ikelab/ikelab/ike/wire"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -34,9 +35,11 @@ type SKCipher interface {
 	// payload and IKE header lengths before sealing.
 	BodyLen(plainLen int) int
 	// Seal encrypts and authenticates plain, taking the IV from rand (nil
-	// means crypto/rand.Reader), and returns a new slice of
-	// BodyLen(len(plain)) octets.
-	Seal(rand io.Reader, assoc, plain []byte) ([]byte, error)
+	// means crypto/rand.Reader), appends the BodyLen(len(plain)) octets of
+	// the body to dst and returns the extended slice, like cipher.AEAD.
+	// assoc may be dst itself: the message is sealed into its own buffer,
+	// after the header and SK payload header it authenticates.
+	Seal(dst []byte, rand io.Reader, assoc, plain []byte) ([]byte, error)
 	// Open checks the ICV in constant time, decrypts, and returns the inner
 	// payload octets without padding. Failures wrap ErrAuthentication or
 	// ErrDecrypt; no input makes it panic.
@@ -107,6 +110,14 @@ func stripPadding(a *EncrAlg, pt []byte) ([]byte, error) {
 	return pt[: len(pt)-1-n : len(pt)-1-n], nil
 }
 
+// grow extends dst by n octets, reallocating if its capacity is short, and
+// returns the whole and the new octets, capped at n: the MAC of the
+// non-AEAD modes is appended into the tail's last octets (macSK.sum).
+func grow(dst []byte, n int) (whole, tail []byte) {
+	whole = slices.Grow(dst, n)[:len(dst)+n]
+	return whole, whole[len(dst):len(whole):len(whole)]
+}
+
 // layout fills the plaintext region of a fresh body: inner payloads, zero
 // padding, Pad Length.
 func layout(dst, plain []byte) {
@@ -166,10 +177,10 @@ func (c *cbcSK) BodyLen(plainLen int) int {
 	return c.alg.IVSize + plainLen + padLen(plainLen, bs) + 1 + c.mac.integ.ICVSize
 }
 
-func (c *cbcSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
+func (c *cbcSK) Seal(dst []byte, rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	n := c.BodyLen(len(plain))
 	icv := c.mac.integ.ICVSize
-	out := make([]byte, n)
+	ret, out := grow(dst, n)
 	iv := out[:c.alg.IVSize]
 	if _, err := io.ReadFull(randOr(rand), iv); err != nil {
 		return nil, fmt.Errorf("crypto: %s: reading IV: %w", c.alg.Name, err)
@@ -178,7 +189,7 @@ func (c *cbcSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	layout(ct, plain)
 	cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(ct, ct)
 	c.mac.sum(out[:n-icv], assoc, out[:n-icv])
-	return out, nil
+	return ret, nil
 }
 
 func (c *cbcSK) Open(assoc, body []byte) ([]byte, error) {
@@ -228,10 +239,10 @@ func (c *ctrSK) stream(iv []byte) cipher.Stream {
 	return cipher.NewCTR(c.block, cb[:])
 }
 
-func (c *ctrSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
+func (c *ctrSK) Seal(dst []byte, rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	n := c.BodyLen(len(plain))
 	icv := c.mac.integ.ICVSize
-	out := make([]byte, n)
+	ret, out := grow(dst, n)
 	iv := out[:c.alg.IVSize]
 	if _, err := io.ReadFull(randOr(rand), iv); err != nil {
 		return nil, fmt.Errorf("crypto: %s: reading IV: %w", c.alg.Name, err)
@@ -240,7 +251,7 @@ func (c *ctrSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	layout(ct, plain)
 	c.stream(iv).XORKeyStream(ct, ct)
 	c.mac.sum(out[:n-icv], assoc, out[:n-icv])
-	return out, nil
+	return ret, nil
 }
 
 func (c *ctrSK) Open(assoc, body []byte) ([]byte, error) {
@@ -301,9 +312,9 @@ func (c *aeadSK) nonce(buf *[16]byte, iv []byte) []byte {
 	return buf[:n]
 }
 
-func (c *aeadSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
+func (c *aeadSK) Seal(dst []byte, rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	n := c.BodyLen(len(plain))
-	out := make([]byte, n)
+	ret, out := grow(dst, n)
 	iv := out[:c.alg.IVSize]
 	if _, err := io.ReadFull(randOr(rand), iv); err != nil {
 		return nil, fmt.Errorf("crypto: %s: reading IV: %w", c.alg.Name, err)
@@ -312,7 +323,7 @@ func (c *aeadSK) Seal(rand io.Reader, assoc, plain []byte) ([]byte, error) {
 	layout(pt, plain)
 	var nb [16]byte
 	c.aead.Seal(pt[:0], c.nonce(&nb, iv), pt, assoc)
-	return out, nil
+	return ret, nil
 }
 
 func (c *aeadSK) Open(assoc, body []byte) ([]byte, error) {

@@ -113,7 +113,7 @@ func TestSKRoundTripEverySuite(t *testing.T) {
 		for _, n := range []int{0, 1, 7, 8, 14, 15, 16, 17, 31, 32, 33, 100, 1500} {
 			plain := make([]byte, n)
 			rand.Read(plain)
-			body, err := sk.Seal(rand.Reader, assoc, plain)
+			body, err := sk.Seal(nil, rand.Reader, assoc, plain)
 			if err != nil {
 				t.Fatalf("%s/%d: %v", s, n, err)
 			}
@@ -132,6 +132,33 @@ func TestSKRoundTripEverySuite(t *testing.T) {
 	}
 }
 
+// Seal appends to dst; sealOne passes the message being built as both dst
+// and assoc. The body must be the one sealed into a fresh slice with the
+// same IV, and the octets before it untouched, whether dst has room to
+// spare or must be reallocated.
+func TestSKSealAppendsInPlace(t *testing.T) {
+	for _, s := range allSuites() {
+		sk, _, _ := newTestSK(t, s)
+		a, _ := Encr(s.encr)
+		iv := bytes.Repeat([]byte{0x5a}, a.IVSize)
+		plain := []byte("inner payloads of an IKE_AUTH response")
+		want, err := sk.Seal(nil, &fixedReader{bytes.Clone(iv)}, []byte("header"), plain)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		for _, spare := range []int{0, len(want), len(want) + 100} {
+			msg := append(make([]byte, 0, len("header")+spare), "header"...)
+			got, err := sk.Seal(msg, &fixedReader{bytes.Clone(iv)}, msg, plain)
+			if err != nil {
+				t.Fatalf("%s/%d: %v", s, spare, err)
+			}
+			if string(got[:len("header")]) != "header" || !bytes.Equal(got[len("header"):], want) {
+				t.Errorf("%s/%d spare: sealed in place\n%x\nwant header then\n%x", s, spare, got, want)
+			}
+		}
+	}
+}
+
 // Any change to the associated data or to any octet of the body must fail
 // the ICV check (encrypt-then-MAC for the non-AEAD modes, so no padding is
 // ever examined under a bad ICV).
@@ -140,7 +167,7 @@ func TestSKOpenRejectsEveryModifiedOctet(t *testing.T) {
 	plain := []byte("inner payloads of an IKE_AUTH request")
 	for _, s := range allSuites() {
 		sk, _, _ := newTestSK(t, s)
-		body, _ := sk.Seal(rand.Reader, assoc, plain)
+		body, _ := sk.Seal(nil, rand.Reader, assoc, plain)
 		for i := range body {
 			b := append([]byte(nil), body...)
 			b[i] ^= 0x80
@@ -162,7 +189,7 @@ func TestSKOpenRejectsEveryModifiedOctet(t *testing.T) {
 func TestSKOpenRejectsTruncatedBodies(t *testing.T) {
 	for _, s := range allSuites() {
 		sk, _, _ := newTestSK(t, s)
-		body, _ := sk.Seal(rand.Reader, nil, []byte("payload"))
+		body, _ := sk.Seal(nil, rand.Reader, nil, []byte("payload"))
 		for n := range len(body) {
 			_, err := sk.Open(nil, body[:n])
 			if !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrAuthentication) {
@@ -238,7 +265,7 @@ func craftBody(t *testing.T, sk SKCipher, s skSuite, ik, assoc, pt []byte) []byt
 
 func TestSKOpenRejectsPartialBlocks(t *testing.T) {
 	sk, _, _ := newTestSK(t, skSuite{wire.ENCR_AES_CBC, 256, wire.AUTH_HMAC_SHA2_256_128})
-	body, _ := sk.Seal(rand.Reader, nil, make([]byte, 20))
+	body, _ := sk.Seal(nil, rand.Reader, nil, make([]byte, 20))
 	// IV | 32 octets | ICV with 5 octets moved from the ciphertext.
 	odd := append(append([]byte(nil), body[:16+27]...), body[len(body)-16:]...)
 	if _, err := sk.Open(nil, odd); !errors.Is(err, ErrDecrypt) {
@@ -282,7 +309,7 @@ func TestSKSealFailsWithoutRandomness(t *testing.T) {
 	for _, s := range []skSuite{{wire.ENCR_AES_CBC, 128, wire.AUTH_HMAC_SHA1_96},
 		{wire.ENCR_AES_CTR, 128, wire.AUTH_HMAC_SHA1_96}, {wire.ENCR_AES_GCM_16, 128, wire.AUTH_NONE}} {
 		sk, _, _ := newTestSK(t, s)
-		if _, err := sk.Seal(&fixedReader{}, nil, []byte("x")); err == nil {
+		if _, err := sk.Seal(nil, &fixedReader{}, nil, []byte("x")); err == nil {
 			t.Errorf("%s: sealed without an IV", s)
 		}
 	}
@@ -301,7 +328,7 @@ func TestSKConcurrentUse(t *testing.T) {
 				defer wg.Done()
 				msg := []byte(strconv.Itoa(i))
 				for range 50 {
-					body, err := sk.Seal(rand.Reader, msg, msg)
+					body, err := sk.Seal(nil, rand.Reader, msg, msg)
 					if err != nil {
 						t.Error(err)
 						return
@@ -389,7 +416,7 @@ func TestSKOpenAndroidMessages(t *testing.T) {
 		}
 		if tc.reseal {
 			a, _ := Encr(tc.encr)
-			again, err := c.Seal(&fixedReader{append([]byte(nil), body[:a.IVSize]...)}, assoc, got)
+			again, err := c.Seal(nil, &fixedReader{append([]byte(nil), body[:a.IVSize]...)}, assoc, got)
 			if err != nil || !bytes.Equal(again, body) {
 				t.Errorf("%s: Seal with the same IV did not reproduce the message body", tc.name)
 			}
@@ -446,7 +473,7 @@ func TestChaCha20RFC7634IKEv2Example(t *testing.T) {
 	if want := plain[:len(plain)-1]; err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("Open = %x, %v; want %x", got, err, want)
 	}
-	again, err := sk.Seal(&fixedReader{append([]byte(nil), iv...)}, assoc, got)
+	again, err := sk.Seal(nil, &fixedReader{append([]byte(nil), iv...)}, assoc, got)
 	if err != nil || !bytes.Equal(again, body) {
 		t.Errorf("Seal = %x, %v\nwant %x", again, err, body)
 	}
@@ -455,7 +482,7 @@ func TestChaCha20RFC7634IKEv2Example(t *testing.T) {
 // A nil random source means crypto/rand.Reader everywhere one is taken.
 func TestNilRandMeansSystemRandom(t *testing.T) {
 	sk, _, _ := newTestSK(t, skSuite{wire.ENCR_AES_GCM_16, 128, wire.AUTH_NONE})
-	body, err := sk.Seal(nil, nil, []byte("x"))
+	body, err := sk.Seal(nil, nil, nil, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}

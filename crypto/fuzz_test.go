@@ -51,7 +51,7 @@ func FuzzSKOpen(f *testing.F) {
 	ciphers := fuzzCiphers(f)
 	assoc := []byte("0123456789abcdefghijklmnopqrstuvwxyz\x2e\x00\x00\x40")
 	for i, sk := range ciphers {
-		body, err := sk.Seal(&fixedReader{bytes.Repeat([]byte{9}, 16)}, assoc, []byte("\x00\x00\x00\x0c\x01\x00\x00\x00\xc0\xa8\x00\x01"))
+		body, err := sk.Seal(nil, &fixedReader{bytes.Repeat([]byte{9}, 16)}, assoc, []byte("\x00\x00\x00\x0c\x01\x00\x00\x00\xc0\xa8\x00\x01"))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -203,7 +203,7 @@ func checkCrypter(t *testing.T, name string, id wire.TransformID, keyBits int, k
 		t.Fatalf("%s: %v", name, err)
 	}
 	assoc := []byte("header")
-	body, err := sk.Seal(&fixedReader{append([]byte(nil), iv...)}, assoc, plain)
+	body, err := sk.Seal(nil, &fixedReader{append([]byte(nil), iv...)}, assoc, plain)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

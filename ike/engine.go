@@ -363,8 +363,8 @@ type sealer struct {
 }
 
 func (s sealer) BodyLen(n int) int { return s.c.BodyLen(n) }
-func (s sealer) Seal(assoc, plain []byte) ([]byte, error) {
-	return s.c.Seal(s.e.cfg.rand(), assoc, plain)
+func (s sealer) Seal(dst, assoc, plain []byte) ([]byte, error) {
+	return s.c.Seal(dst, s.e.cfg.rand(), assoc, plain)
 }
 
 func spiString(v uint32) string {

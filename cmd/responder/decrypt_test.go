@@ -94,8 +94,8 @@ func TestAES128CCM12SecondIsCCM(t *testing.T) {
 type skSealer struct{ c crypto.SKCipher }
 
 func (s skSealer) BodyLen(n int) int { return s.c.BodyLen(n) }
-func (s skSealer) Seal(assoc, plain []byte) ([]byte, error) {
-	return s.c.Seal(nil, assoc, plain)
+func (s skSealer) Seal(dst, assoc, plain []byte) ([]byte, error) {
+	return s.c.Seal(dst, nil, assoc, plain)
 }
 
 // TestDecodeReassemblesFragments writes an RFC 7383 fragmented IKE_AUTH,

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -80,9 +81,11 @@ func (p *EncryptedFragment) AssociatedData() []byte { return p.assoc }
 type Sealer interface {
 	// BodyLen returns len(IV || ciphertext || ICV) for plainLen octets.
 	BodyLen(plainLen int) int
-	// Seal returns IV || ciphertext || ICV for plain, where assoc is the
-	// whole message before the IV with its final lengths.
-	Seal(assoc, plain []byte) ([]byte, error)
+	// Seal appends IV || ciphertext || ICV for plain to dst and returns
+	// the extended slice, where assoc is the whole message before the IV
+	// with its final lengths. assoc is dst itself when a message is sealed
+	// into its own buffer, so Seal only appends to dst.
+	Seal(dst, assoc, plain []byte) ([]byte, error)
 }
 
 // An Opener verifies and decrypts what a Sealer produced.
@@ -94,11 +97,29 @@ type Opener interface {
 // an SK payload holding inner (RFC 7296, Section 3.14). Most messages after
 // IKE_SA_INIT have no clear payloads.
 func MarshalEncrypted(h Header, clear, inner []Payload, s Sealer) ([]byte, error) {
-	plain, first, err := AppendPayloads(nil, inner)
+	bp := plainBufs.Get().(*[]byte)
+	defer putPlain(bp)
+	plain, first, err := AppendPayloads((*bp)[:0], inner)
 	if err != nil {
 		return nil, err
 	}
+	*bp = plain
 	return sealOne(h, clear, &Encrypted{NextPayload: first}, plain, s)
+}
+
+// plainBufs holds the buffers inner payloads are encoded into: a message's
+// plaintext lives only until it is sealed, and growing a fresh one for
+// every message cost a handful of allocations (a certificate, an AUTH).
+var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// putPlain wipes a plaintext buffer, which may have held EAP credentials,
+// and keeps it unless an odd huge message made it large.
+func putPlain(bp *[]byte) {
+	clear(*bp)
+	if cap(*bp) <= 64<<10 {
+		*bp = (*bp)[:0]
+		plainBufs.Put(bp)
+	}
 }
 
 // sealOne lays out header, clear payloads and the SK or SKF generic header
@@ -128,14 +149,15 @@ func sealOne(h Header, clear []Payload, enc Payload, plain []byte, s Sealer) ([]
 		h.MajorVersion = 2
 	}
 	h.AppendHeader(b[:0])
-	body, err := s.Seal(b, plain)
+	before := len(b)
+	b, err = s.Seal(b, b, plain)
 	if err != nil {
 		return nil, err
 	}
-	if len(body) != bodyLen {
-		return nil, fmt.Errorf("wire: sealer returned %d octets, announced %d", len(body), bodyLen)
+	if len(b)-before != bodyLen {
+		return nil, fmt.Errorf("wire: sealer returned %d octets, announced %d", len(b)-before, bodyLen)
 	}
-	return append(b, body...), nil
+	return b, nil
 }
 
 // MarshalFragments encodes inner as RFC 7383 fragments, each message at
@@ -143,10 +165,13 @@ func sealOne(h Header, clear []Payload, enc Payload, plain []byte, s Sealer) ([]
 // marker). Every fragment is sealed separately; only the first names the
 // first inner payload (RFC 7383, Section 2.5).
 func MarshalFragments(h Header, inner []Payload, s Sealer, maxLen int) ([][]byte, error) {
-	plain, first, err := AppendPayloads(nil, inner)
+	bp := plainBufs.Get().(*[]byte)
+	defer putPlain(bp)
+	plain, first, err := AppendPayloads((*bp)[:0], inner)
 	if err != nil {
 		return nil, err
 	}
+	*bp = plain
 	// Find the largest chunk whose sealed fragment fits: the overhead is
 	// the header, the SKF header and the cipher's IV, padding and ICV.
 	overhead := HeaderLen + genericHeaderLen + 4

@@ -165,11 +165,11 @@ type failingSealer struct {
 	short bool
 }
 
-func (f *failingSealer) Seal(assoc, plain []byte) ([]byte, error) {
+func (f *failingSealer) Seal(dst, assoc, plain []byte) ([]byte, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	b, _ := f.xorCipher.Seal(assoc, plain)
+	b, _ := f.xorCipher.Seal(dst, assoc, plain)
 	return b[:len(b)-1], nil
 }
 

@@ -184,7 +184,7 @@ func (c *xorCipher) icv(assoc, ivct []byte) []byte {
 	return h.Sum(nil)[:c.icvLen]
 }
 
-func (c *xorCipher) Seal(assoc, plain []byte) ([]byte, error) {
+func (c *xorCipher) Seal(dst, assoc, plain []byte) ([]byte, error) {
 	padded := c.paddedLen(len(plain))
 	out := make([]byte, c.ivLen, c.BodyLen(len(plain)))
 	for i := range out {
@@ -196,7 +196,7 @@ func (c *xorCipher) Seal(assoc, plain []byte) ([]byte, error) {
 	for i, b := range pt {
 		out = append(out, b^c.stream(iv, i))
 	}
-	return append(out, c.icv(assoc, out)...), nil
+	return append(append(dst, out...), c.icv(assoc, out)...), nil
 }
 
 func (c *xorCipher) Open(assoc, body []byte) ([]byte, error) {
@@ -224,8 +224,8 @@ func (c *xorCipher) Open(assoc, body []byte) ([]byte, error) {
 type copySealer struct{}
 
 func (copySealer) BodyLen(n int) int { return n + 16 }
-func (copySealer) Seal(_, plain []byte) ([]byte, error) {
-	return append(bytes.Clone(plain), make([]byte, 16)...), nil
+func (copySealer) Seal(dst, _, plain []byte) ([]byte, error) {
+	return append(append(dst, plain...), make([]byte, 16)...), nil
 }
 func (copySealer) Open(_, body []byte) ([]byte, error) {
 	if len(body) < 16 {
