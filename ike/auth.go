@@ -92,6 +92,9 @@ func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	if s.halfOpenTimer != nil {
 		s.halfOpenTimer.Stop()
 	}
+	// Both AUTH payloads are computed: the IKE_SA_INIT messages they
+	// sign are not needed again (handleInit drops a late duplicate).
+	s.initReq, s.initResp = nil, nil
 	s.logLine(func(b []byte) []byte {
 		b = append(appendAddr(append(b, "IKE_SA established between "...), s.local), '[')
 		b = append(appendAddr(append(append(b, s.localIDString()...), "]..."...), s.remote), '[')

@@ -155,6 +155,7 @@ func (s *ikeSA) handleRequest(p Packet, h *wire.Header) {
 	if s.state == sa.Deleting {
 		s.remove("deleted")
 	}
+	s.idle()
 }
 
 // updatePeer follows the peer to the address and port of an authenticated
@@ -175,8 +176,12 @@ func (s *ikeSA) updatePeer(p Packet) {
 // (RFC 7383, Section 2.6): each fragment's integrity is checked before it
 // is kept. complete is false while fragments are missing.
 func (s *ikeSA) decrypt(m *wire.Message) (inner []wire.Payload, complete bool, err error) {
+	in, _, err := s.ciphers()
+	if err != nil {
+		return nil, false, err
+	}
 	if e := m.Encrypted(); e != nil {
-		inner, err := m.Decrypt(s.in)
+		inner, err := m.Decrypt(in)
 		if err != nil {
 			return nil, false, err
 		}
@@ -186,7 +191,7 @@ func (s *ikeSA) decrypt(m *wire.Message) (inner []wire.Payload, complete bool, e
 	if f == nil {
 		return nil, false, fmt.Errorf("no encrypted payload in %s", m.Header.Summary())
 	}
-	plain, err := s.in.Open(f.AssociatedData(), f.Body)
+	plain, err := in.Open(f.AssociatedData(), f.Body)
 	if err != nil {
 		return nil, false, fmt.Errorf("fragment %d/%d: %w", f.Number, f.Total, err)
 	}
@@ -260,7 +265,11 @@ func (s *ikeSA) respond(exch wire.ExchangeType, msgID uint32, payloads []wire.Pa
 // encode seals payloads into one message, or into RFC 7383 fragments when
 // the peer supports them and the message would exceed FragmentSize.
 func (s *ikeSA) encode(h wire.Header, payloads []wire.Payload) ([][]byte, error) {
-	sl := sealer{c: s.out, e: s.e}
+	_, out, err := s.ciphers()
+	if err != nil {
+		return nil, err
+	}
+	sl := sealer{c: out, e: s.e}
 	one, err := wire.MarshalEncrypted(h, nil, payloads, sl)
 	if err != nil {
 		return nil, err

@@ -67,11 +67,21 @@ func (e *Engine) handleInit(p Packet, h *wire.Header) {
 	}()
 	if old != nil {
 		old.mu.Lock()
-		// A late duplicate after IKE_AUTH gets the same answer too,
-		// rather than a second, never-completed SA.
+		// An SA past IKE_AUTH has let its IKE_SA_INIT messages go
+		// (establish): RFC 7296, Section 2.3 keeps a response only until
+		// the next request, and the initiator has moved on. A late
+		// duplicate is dropped rather than made a second,
+		// never-completed SA.
+		late := old.state == sa.Established || old.state == sa.Deleting
 		same := bytes.Equal(old.initReq, p.Data) && old.state != sa.Dead
 		resp := old.initResp
 		old.mu.Unlock()
+		if late {
+			if e.debugOn() {
+				e.debugf("IKE_SA_INIT with SPIi %s from %s belongs to an established IKE_SA; dropped", h.SPIi, fmtAddr(p.Remote))
+			}
+			return
+		}
 		if same {
 			// RFC 7296, Section 2.1: answer a retransmission with the
 			// same response.
@@ -290,8 +300,9 @@ func (r *initRequest) exchangeKeys() error {
 // half-open IKE SA with its keys (RFC 7296, Section 2.14).
 func (r *initRequest) respond() error {
 	e, h := r.e, &r.m.Header
+	// Ni is copied out of the request, which establish lets go.
 	s := &ikeSA{e: e, state: sa.HalfOpen, spii: h.SPIi, spir: r.spir, local: r.p.Local, remote: r.p.Remote,
-		natt: r.p.NATT, choice: r.choice, ni: r.nonce, nr: r.nr, initReq: r.p.Data,
+		natt: r.p.NATT, choice: r.choice, ni: bytes.Clone(r.nonce), nr: r.nr, initReq: r.p.Data,
 		peerFrag: r.frag, peerHashes: r.hashes, nextReqID: 1, created: e.cfg.now(), audit: r.audit}
 	s.lastSeen = s.created
 	// NAT detection (RFC 7296, Section 2.23): the peer's source hash is
@@ -393,6 +404,47 @@ func (s *ikeSA) deriveKeys(shared []byte) error {
 	return s.deriveKeysFrom(crypto.SKEYSEED(prf, s.ni, s.nr, shared))
 }
 
+// makeCiphers builds the SK ciphers of both directions from SK_e and SK_a.
+func (s *ikeSA) makeCiphers() error {
+	c, keys := s.choice, s.keys
+	in, err := crypto.NewSKCipher(c.Encr.ID, c.Encr.KeyBits, c.Integ.ID, keys.SKei, keys.SKai)
+	if err != nil {
+		return err
+	}
+	out, err := crypto.NewSKCipher(c.Encr.ID, c.Encr.KeyBits, c.Integ.ID, keys.SKer, keys.SKar)
+	if err != nil {
+		return err
+	}
+	if s.initiator {
+		// The original initiator sends with SK_ei and receives with SK_er.
+		in, out = out, in
+	}
+	s.in, s.out = in, out
+	return nil
+}
+
+// ciphers returns the SK ciphers, made again if the SA let them go while
+// idle.
+func (s *ikeSA) ciphers() (in, out crypto.SKCipher, err error) {
+	if s.in == nil {
+		if err := s.makeCiphers(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return s.in, s.out, nil
+}
+
+// idle lets an established SA's SK ciphers go between exchanges. Their key
+// schedules (1.4 KB for a pair of AES-GCM ciphers) were the largest part
+// of what an idle SA kept, and the keys they are made from are kept
+// anyway; making them again when the next message comes (a DPD, a rekey)
+// takes a few microseconds.
+func (s *ikeSA) idle() {
+	if s.state == sa.Established && s.pending == nil && s.frags == nil {
+		s.in, s.out = nil, nil
+	}
+}
+
 // deriveKeysFrom derives SK_* from SKEYSEED (RFC 7296, Section 2.14) and
 // builds the SK ciphers; IKE SA rekeys enter here with their own SKEYSEED.
 func (s *ikeSA) deriveKeysFrom(skeyseed []byte) error {
@@ -408,15 +460,8 @@ func (s *ikeSA) deriveKeysFrom(skeyseed []byte) error {
 		return err
 	}
 	s.keys = keys
-	if s.in, err = crypto.NewSKCipher(c.Encr.ID, c.Encr.KeyBits, c.Integ.ID, keys.SKei, keys.SKai); err != nil {
+	if err := s.makeCiphers(); err != nil {
 		return err
-	}
-	if s.out, err = crypto.NewSKCipher(c.Encr.ID, c.Encr.KeyBits, c.Integ.ID, keys.SKer, keys.SKar); err != nil {
-		return err
-	}
-	if s.initiator {
-		// The original initiator sends with SK_ei and receives with SK_er.
-		s.in, s.out = s.out, s.in
 	}
 	if w := s.e.cfg.KeyLog; w != nil {
 		row := &wskeys.IKESA{SPIi: s.spii, SPIr: s.spir, SKei: keys.SKei, SKer: keys.SKer, SKai: keys.SKai,

@@ -109,6 +109,7 @@ func (s *ikeSA) handleResponse(p Packet, h *wire.Header) {
 		next()
 	}
 	s.armDPD()
+	s.idle()
 }
 
 // notifyError returns the first error notification of a response.
