@@ -90,6 +90,44 @@ func TestBatches(t *testing.T) {
 	assert.LessOrEqual(t, s.calls, 2, "lines written during a write share the next one")
 }
 
+// Under a steady stream the background goroutine writes at most once per
+// Linger; a line after a quiet spell still goes out at once.
+func TestLingerBatchesABusyStream(t *testing.T) {
+	s := &sink{}
+	w := New(s, 0)
+	defer w.Close()
+	start := time.Now()
+	lines := 0
+	for time.Since(start) < 20*Linger {
+		fmt.Fprintf(w, "line %d\n", lines)
+		lines++
+		time.Sleep(Linger / 50)
+	}
+	require.NoError(t, w.Flush())
+	elapsed := time.Since(start)
+	s.mu.Lock()
+	calls := s.calls
+	s.mu.Unlock()
+	assert.Equal(t, lines, strings.Count(s.String(), "\n"))
+	// One write per Linger, one for the first line, and the Flush.
+	assert.LessOrEqual(t, calls, int(elapsed/Linger)+2, "%d lines in %d writes over %v", lines, calls, elapsed)
+	t.Logf("%d lines in %d writes over %v", lines, calls, elapsed)
+
+	// With a linger far longer than the test, the first line (after a
+	// quiet spell) still goes out at once, and the next waits.
+	s = &sink{}
+	w = New(s, 0)
+	w.linger = time.Hour
+	fmt.Fprintln(w, "first")
+	require.Eventually(t, func() bool { return s.String() == "first\n" },
+		5*time.Second, time.Millisecond, "a line after a quiet spell goes out at once")
+	fmt.Fprintln(w, "second")
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, "first\n", s.String(), "a busy writer's next line waits for the linger")
+	require.NoError(t, w.Close())
+	assert.Equal(t, "first\nsecond\n", s.String(), "Close writes what waited")
+}
+
 func TestLimitWritesSynchronously(t *testing.T) {
 	s := &sink{}
 	w := New(s, 64)
