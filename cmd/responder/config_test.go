@@ -41,6 +41,7 @@ func TestCheckReportsLines(t *testing.T) {
 		{"missing_certificate", "psk: x\nidentity:\n  certificate: nope.pem\n  key: nope.key\n", []string{"bad.yaml:2: identity", "nope.pem"}},
 		{"windows_names", "psk: x\npolicy:\n  windows:\n    EncryptionMethod: AES512\n", []string{"bad.yaml:2: policy", "AES512"}},
 		{"tiny_fragments", "psk: x\nfragment_size: 100\n", []string{"bad.yaml:2: fragment_size"}},
+		{"negative_gc_percent", "psk: x\ngc_percent: -1\n", []string{"bad.yaml:2: gc_percent"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +53,12 @@ func TestCheckReportsLines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gc_percent sets the responder's GOGC, 200 unless configured.
+func TestGCPercent(t *testing.T) {
+	assert.Equal(t, 200, (&Config{}).gcPercent())
+	assert.Equal(t, 100, (&Config{GCPercent: 100}).gcPercent())
 }
 
 // TestLabInit writes the PKI, the config and Windows files whose settings

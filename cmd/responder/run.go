@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	rdebug "runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -91,6 +92,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// The kernel installer: a clear refusal when xfrm: required and the
 	// kernel cannot do ESP, a warning and negotiate-only under auto.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		rdebug.SetGCPercent(c.gcPercent())
+	}
 	mode, _ := xfrm.ParseMode(c.XFRM)
 	x, err := xfrm.Start(mode, xfrm.Options{Log: log})
 	if err != nil {
