@@ -50,7 +50,8 @@ var keyPad = []byte("Key Pad for IKEv2")
 func SignedOctets(p *PRFAlg, message, nonce, skp, idBody []byte) []byte {
 	out := make([]byte, 0, len(message)+len(nonce)+p.Size)
 	out = append(append(out, message...), nonce...)
-	m := p.newMAC(skp)
+	m := p.macs.get(skp)
+	defer p.macs.put(m)
 	m.Write(idBody)
 	return m.Sum(out)
 }

@@ -135,6 +135,7 @@ type macSK struct {
 
 func (m macSK) sum(dst, assoc, signed []byte) []byte {
 	h, _ := m.integ.keyed(m.key) // length checked in NewSKCipher
+	defer m.integ.release(h)
 	h.Write(assoc)
 	h.Write(signed)
 	return h.Sum(dst)

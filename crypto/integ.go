@@ -23,8 +23,11 @@ func (a *IntegAlg) keyed(key []byte) (integMAC, error) {
 		return integMAC{}, fmt.Errorf("crypto: %s key is %d octets, want %d: %w",
 			a.Name, len(key), a.KeySize, ErrKeyLength)
 	}
-	return integMAC{Hash: a.newMAC(key), icvSize: a.ICVSize}, nil
+	return integMAC{Hash: a.macs.get(key), icvSize: a.ICVSize}, nil
 }
+
+// release gives a keyed MAC back when its caller is done with it.
+func (a *IntegAlg) release(m integMAC) { a.macs.put(m.Hash) }
 
 // MAC returns the integrity check value of data under key, truncated to
 // ICVSize octets.
@@ -33,6 +36,7 @@ func (a *IntegAlg) MAC(key, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer a.release(m)
 	m.Write(data)
 	return m.Sum(nil), nil
 }

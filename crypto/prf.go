@@ -1,20 +1,15 @@
 package crypto
 
 import (
-	"crypto/hmac"
 	"fmt"
-	"hash"
 )
-
-func hmacOf(h func() hash.Hash) func(key []byte) hash.Hash {
-	return func(key []byte) hash.Hash { return hmac.New(h, key) }
-}
 
 // Compute returns prf(key, data). HMAC PRFs take a key of any length (RFC
 // 2104); the AES-based PRFs adapt a key that is not 16 octets long as RFC
 // 4434 and RFC 4615 prescribe.
 func (p *PRFAlg) Compute(key, data []byte) []byte {
-	m := p.newMAC(key)
+	m := p.macs.get(key)
+	defer p.macs.put(m)
 	m.Write(data)
 	return m.Sum(nil)
 }
@@ -34,7 +29,8 @@ func PRFPlus(p *PRFAlg, key, seed []byte, n int) ([]byte, error) {
 			p.Name, n, 255*p.Size, ErrOutputTooLong)
 	}
 	out := make([]byte, 0, n+p.Size)
-	m := p.newMAC(key)
+	m := p.macs.get(key)
+	defer p.macs.put(m)
 	var prev []byte
 	for i := 1; len(out) < n; i++ {
 		m.Reset()

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
-	"hash"
 	"slices"
 
 	"github.com/ikelab/ikelab/ike/wire"
@@ -83,7 +82,7 @@ type PRFAlg struct {
 	// Weak marks PRFs built on SHA-1 or MD5.
 	Weak bool
 
-	newMAC func(key []byte) hash.Hash
+	macs macSource
 }
 
 // IntegAlg describes an integrity transform (Transform Type 3).
@@ -98,7 +97,7 @@ type IntegAlg struct {
 	// Weak marks integrity transforms built on SHA-1 or MD5.
 	Weak bool
 
-	newMAC func(key []byte) hash.Hash
+	macs macSource
 }
 
 var encrAlgs = map[wire.TransformID]*EncrAlg{
@@ -125,29 +124,29 @@ var encrAlgs = map[wire.TransformID]*EncrAlg{
 }
 
 var prfAlgs = map[wire.TransformID]*PRFAlg{
-	wire.PRF_HMAC_MD5:      {Size: md5.Size, KeySize: md5.Size, Weak: true, newMAC: hmacOf(md5.New)},
-	wire.PRF_HMAC_SHA1:     {Size: sha1.Size, KeySize: sha1.Size, Weak: true, newMAC: hmacOf(sha1.New)},
-	wire.PRF_HMAC_SHA2_256: {Size: sha256.Size, KeySize: sha256.Size, newMAC: hmacOf(sha256.New)},
-	wire.PRF_HMAC_SHA2_384: {Size: sha512.Size384, KeySize: sha512.Size384, newMAC: hmacOf(sha512.New384)},
-	wire.PRF_HMAC_SHA2_512: {Size: sha512.Size, KeySize: sha512.Size, newMAC: hmacOf(sha512.New)},
+	wire.PRF_HMAC_MD5:      {Size: md5.Size, KeySize: md5.Size, Weak: true, macs: hmacOf(md5.New)},
+	wire.PRF_HMAC_SHA1:     {Size: sha1.Size, KeySize: sha1.Size, Weak: true, macs: hmacOf(sha1.New)},
+	wire.PRF_HMAC_SHA2_256: {Size: sha256.Size, KeySize: sha256.Size, macs: hmacOf(sha256.New)},
+	wire.PRF_HMAC_SHA2_384: {Size: sha512.Size384, KeySize: sha512.Size384, macs: hmacOf(sha512.New384)},
+	wire.PRF_HMAC_SHA2_512: {Size: sha512.Size, KeySize: sha512.Size, macs: hmacOf(sha512.New)},
 	// RFC 4434 and RFC 4615: 128-bit output, 128-bit preferred key, any key
 	// length accepted.
-	wire.PRF_AES128_XCBC: {Size: 16, KeySize: 16, newMAC: newXCBCPRF},
-	wire.PRF_AES128_CMAC: {Size: 16, KeySize: 16, newMAC: newCMACPRF},
+	wire.PRF_AES128_XCBC: {Size: 16, KeySize: 16, macs: macFunc(newXCBCPRF)},
+	wire.PRF_AES128_CMAC: {Size: 16, KeySize: 16, macs: macFunc(newCMACPRF)},
 }
 
 var integAlgs = map[wire.TransformID]*IntegAlg{
-	wire.AUTH_HMAC_MD5_96:  {KeySize: md5.Size, ICVSize: 12, Weak: true, newMAC: hmacOf(md5.New)},
-	wire.AUTH_HMAC_SHA1_96: {KeySize: sha1.Size, ICVSize: 12, Weak: true, newMAC: hmacOf(sha1.New)},
+	wire.AUTH_HMAC_MD5_96:  {KeySize: md5.Size, ICVSize: 12, Weak: true, macs: hmacOf(md5.New)},
+	wire.AUTH_HMAC_SHA1_96: {KeySize: sha1.Size, ICVSize: 12, Weak: true, macs: hmacOf(sha1.New)},
 	// RFC 4595: the untruncated SHA-1 ICV, seen in Wireshark's test captures.
-	wire.AUTH_HMAC_SHA1_160: {KeySize: sha1.Size, ICVSize: 20, Weak: true, newMAC: hmacOf(sha1.New)},
+	wire.AUTH_HMAC_SHA1_160: {KeySize: sha1.Size, ICVSize: 20, Weak: true, macs: hmacOf(sha1.New)},
 	// RFC 3566 and RFC 4494: fixed 128-bit key, 96-bit ICV.
-	wire.AUTH_AES_XCBC_96: {KeySize: 16, ICVSize: 12, newMAC: newXCBCMAC},
-	wire.AUTH_AES_CMAC_96: {KeySize: 16, ICVSize: 12, newMAC: newCMACMAC},
+	wire.AUTH_AES_XCBC_96: {KeySize: 16, ICVSize: 12, macs: macFunc(newXCBCMAC)},
+	wire.AUTH_AES_CMAC_96: {KeySize: 16, ICVSize: 12, macs: macFunc(newCMACMAC)},
 	// RFC 4868, Section 2.1: key as long as the hash output, ICV half of it.
-	wire.AUTH_HMAC_SHA2_256_128: {KeySize: sha256.Size, ICVSize: 16, newMAC: hmacOf(sha256.New)},
-	wire.AUTH_HMAC_SHA2_384_192: {KeySize: sha512.Size384, ICVSize: 24, newMAC: hmacOf(sha512.New384)},
-	wire.AUTH_HMAC_SHA2_512_256: {KeySize: sha512.Size, ICVSize: 32, newMAC: hmacOf(sha512.New)},
+	wire.AUTH_HMAC_SHA2_256_128: {KeySize: sha256.Size, ICVSize: 16, macs: hmacOf(sha256.New)},
+	wire.AUTH_HMAC_SHA2_384_192: {KeySize: sha512.Size384, ICVSize: 24, macs: hmacOf(sha512.New384)},
+	wire.AUTH_HMAC_SHA2_512_256: {KeySize: sha512.Size, ICVSize: 32, macs: hmacOf(sha512.New)},
 }
 
 func init() {
