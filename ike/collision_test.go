@@ -183,18 +183,7 @@ func TestIKERekeyCollision(t *testing.T) {
 			}
 
 			// The peer's own IKE rekey crosses it.
-			peerSPI := wire.SPI{0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4}
-			props := proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048")
-			props[0].SPI = peerSPI[:]
-			g, _ := crypto.KE(wire.MODP_2048)
-			priv, err := g.Generate(nil)
-			require.NoError(t, err)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props},
-				&wire.Nonce{Data: bytes.Repeat([]byte{tc.peerNi}, 32)}, &wire.KE{Group: wire.MODP_2048, Data: priv.Public()}})
-			require.NoError(t, err)
-			require.Zero(t, notifyOf(inner))
+			peerRekeysIKE(t, s, peerSPI, bytes.Repeat([]byte{tc.peerNi}, 32))
 
 			// The peer answers the engine's rekey; the engine resolves.
 			answerSPI := wire.SPI{0xee, 0xee, 0, 0, 0, 0, 0, 1}

@@ -178,6 +178,26 @@ func TestResponderRekeysOnLifetime(t *testing.T) {
 	}
 }
 
+// peerSPI is the initiator's SPI of the IKE SAs the peer's rekeys create.
+var peerSPI = wire.SPI{0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4}
+
+// peerRekeysIKE sends the engine an IKE SA rekey (RFC 7296, Section
+// 1.3.2) with SPIi spi and nonce ni, and checks that it is accepted.
+func peerRekeysIKE(t *testing.T, s *Session, spi wire.SPI, ni []byte) {
+	t.Helper()
+	props := proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048")
+	props[0].SPI = spi[:]
+	g, _ := crypto.KE(wire.MODP_2048)
+	priv, err := g.Generate(nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props},
+		&wire.Nonce{Data: ni}, &wire.KE{Group: wire.MODP_2048, Data: priv.Public()}})
+	require.NoError(t, err)
+	require.Zero(t, notifyOf(inner))
+}
+
 // indexedChildren counts the entries of the engine's child SA index.
 func (e *Engine) indexedChildren() int {
 	e.mu.Lock()
@@ -192,21 +212,10 @@ func (e *Engine) indexedChildren() int {
 func TestChildExpiryFollowsIKERekey(t *testing.T) {
 	h, s := established(t, Config{})
 	c := h.mem.Children()[0]
-	peerSPI := wire.SPI{0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4}
-	props := proposals(t, wire.ProtoIKE, "aes128-sha256-modp2048")
-	props[0].SPI = peerSPI[:]
-	g, _ := crypto.KE(wire.MODP_2048)
-	priv, err := g.Generate(nil)
-	require.NoError(t, err)
 	ni := make([]byte, 32)
-	_, err = io.ReadFull(crand.Reader, ni)
+	_, err := io.ReadFull(crand.Reader, ni)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	inner, err := s.Request(ctx, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: props},
-		&wire.Nonce{Data: ni}, &wire.KE{Group: wire.MODP_2048, Data: priv.Public()}})
-	require.NoError(t, err)
-	require.Zero(t, notifyOf(inner))
+	peerRekeysIKE(t, s, peerSPI, ni)
 	var successor string
 	for _, st := range h.e.SAs() {
 		if st.SPIi == peerSPI.String() {
