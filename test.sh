@@ -7,11 +7,19 @@
 #   ./test.sh                      as a user: tests that need root skip and say so
 #   FUZZTIME=10m ./test.sh fuzz    only the fuzz targets, each for 10 minutes
 #
-# Environment: FUZZTIME (default 20s per target), GOFLAGS as usual.
+# Environment: FUZZTIME (default 20s per target), FUZZMINIMIZETIME (default
+# 2s), GOFLAGS as usual.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 FUZZTIME=${FUZZTIME:-20s}
+# The fuzzer minimizes every new interesting input for up to
+# -fuzzminimizetime (Go's default 60s) before it mutates again. Within a
+# 20 s budget that left ten of the 43 targets at 0 executions a second for most
+# of their run (FuzzReassembly: 10,440 executions and no new input in 20 s;
+# with 2 s: 66,899 and four). A failing input is still written, if less
+# minimized.
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-2s}
 what=${1:-all}
 
 # Debian packages the tests use: tshark dissects what we send, strongSwan is
@@ -83,7 +91,7 @@ fuzz() {
 fuzz_one() {
 	local pkg=$1 name=$2 retry=${3:-} log rc=0
 	log=$(mktemp)
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tee "$log" || rc=$?
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "$pkg" 2>&1 | tee "$log" || rc=$?
 	if [ "$rc" -ne 0 ] && [ -z "$retry" ] &&
 		grep -q 'context deadline exceeded' "$log" &&
 		! grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:' "$log"; then
