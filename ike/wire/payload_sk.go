@@ -97,13 +97,12 @@ type Opener interface {
 // an SK payload holding inner (RFC 7296, Section 3.14). Most messages after
 // IKE_SA_INIT have no clear payloads.
 func MarshalEncrypted(h Header, clear, inner []Payload, s Sealer) ([]byte, error) {
-	bp := plainBufs.Get().(*[]byte)
-	defer putPlain(bp)
-	plain, first, err := AppendPayloads((*bp)[:0], inner)
+	bp, first, err := encodePlain(inner)
 	if err != nil {
 		return nil, err
 	}
-	*bp = plain
+	defer putPlain(bp)
+	plain := *bp
 	return sealOne(h, clear, &Encrypted{NextPayload: first}, plain, s)
 }
 
@@ -112,10 +111,23 @@ func MarshalEncrypted(h Header, clear, inner []Payload, s Sealer) ([]byte, error
 // every message cost a handful of allocations (a certificate, an AUTH).
 var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
+// encodePlain encodes inner into a buffer from plainBufs; putPlain gives
+// it back.
+func encodePlain(inner []Payload) (*[]byte, PayloadType, error) {
+	bp := plainBufs.Get().(*[]byte)
+	plain, first, err := AppendPayloads((*bp)[:0], inner)
+	if err != nil {
+		putPlain(bp)
+		return nil, 0, err
+	}
+	*bp = plain
+	return bp, first, nil
+}
+
 // putPlain wipes a plaintext buffer, which may have held EAP credentials,
 // and keeps it unless an odd huge message made it large.
 func putPlain(bp *[]byte) {
-	clear(*bp)
+	clear((*bp)[:cap(*bp)]) // all of it: a failed encoding may have written past len
 	if cap(*bp) <= 64<<10 {
 		*bp = (*bp)[:0]
 		plainBufs.Put(bp)
@@ -165,13 +177,12 @@ func sealOne(h Header, clear []Payload, enc Payload, plain []byte, s Sealer) ([]
 // marker). Every fragment is sealed separately; only the first names the
 // first inner payload (RFC 7383, Section 2.5).
 func MarshalFragments(h Header, inner []Payload, s Sealer, maxLen int) ([][]byte, error) {
-	bp := plainBufs.Get().(*[]byte)
-	defer putPlain(bp)
-	plain, first, err := AppendPayloads((*bp)[:0], inner)
+	bp, first, err := encodePlain(inner)
 	if err != nil {
 		return nil, err
 	}
-	*bp = plain
+	defer putPlain(bp)
+	plain := *bp
 	// Find the largest chunk whose sealed fragment fits: the overhead is
 	// the header, the SKF header and the cipher's IV, padding and ICV.
 	overhead := HeaderLen + genericHeaderLen + 4
