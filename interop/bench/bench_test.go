@@ -114,6 +114,14 @@ func TestResponderLoad(t *testing.T) {
 						s.name, bound, 1e9/slices.Min(runs))
 				}
 				c.CryptoBound = bound
+				if c.CryptoShare > 0 {
+					// Where the same-run percentage and the share part: the
+					// cryptography's time inside the responder against the
+					// benchmark's, seconds apart on a machine whose speed moves.
+					inside, alone := c.CryptoShare*float64(c.CPUPerHandshake())/1e3, 1e6/bound
+					t.Logf("%s: cryptography took %.0f µs per handshake inside the responder, %.0f µs in the bound's benchmark (%+.0f%%)",
+						r, inside, alone, 100*(inside/alone-1))
+				}
 				cells = append(cells, c)
 				t.Logf("%s on %s: %d SAs in %v (%.0f/s), responder CPU %.3f ms per handshake (%.0f%% busy), %.1f KiB per SA",
 					r, s.name, c.Established, c.Wall.Round(time.Millisecond), c.Rate,
