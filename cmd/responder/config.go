@@ -93,7 +93,10 @@ type Config struct {
 	// Audit is where JSON audit records go: a file path, or "-" for
 	// standard output (default "-").
 	Audit string `yaml:"audit"`
-	// LogLevel is "info" or "debug".
+	// LogLevel is "debug" (every packet), "info" (default: what each SA
+	// proposed, chose and established), "warning" or "error". Below info
+	// the responder writes no line for a handshake that succeeds; the
+	// audit records still say everything about it.
 	LogLevel string `yaml:"log_level"`
 	// KeyExport writes Wireshark key tables: IKEv2 and ESP file paths.
 	KeyExport struct {
@@ -178,6 +181,21 @@ func relPath(config, p string) string {
 }
 
 // trustPolicy is the trust section with its paths resolved.
+// logLevel returns log_level as a slog level.
+func (c *Config) logLevel() (slog.Level, error) {
+	switch c.LogLevel {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warning", "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return slog.LevelInfo, fmt.Errorf("%q is not a level: debug, info, warning or error", c.LogLevel)
+}
+
 // defaultGCPercent is gc_percent's default; see Config.GCPercent.
 const defaultGCPercent = 200
 
@@ -310,6 +328,9 @@ func (c *Config) build(path string, lines map[string]int, log *slog.Logger) (*ik
 		}
 	}
 	ec.CookieThresholdIP, ec.BlockThresholdIP, ec.MaxHalfOpen = c.CookieThresholdIP, c.BlockThresholdIP, c.MaxHalfOpen
+	if _, err := c.logLevel(); err != nil {
+		bad("log_level", "%v", err)
+	}
 	if c.GCPercent < 0 {
 		bad("gc_percent", "%d is negative; the collector cannot be turned off", c.GCPercent)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,7 @@ func TestCheckReportsLines(t *testing.T) {
 		{"windows_names", "psk: x\npolicy:\n  windows:\n    EncryptionMethod: AES512\n", []string{"bad.yaml:2: policy", "AES512"}},
 		{"tiny_fragments", "psk: x\nfragment_size: 100\n", []string{"bad.yaml:2: fragment_size"}},
 		{"negative_gc_percent", "psk: x\ngc_percent: -1\n", []string{"bad.yaml:2: gc_percent"}},
+		{"unknown_log_level", "psk: x\nlog_level: verbose\n", []string{"bad.yaml:2: log_level", `"verbose"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +54,20 @@ func TestCheckReportsLines(t *testing.T) {
 				assert.Contains(t, errb.String(), w)
 			}
 		})
+	}
+}
+
+// log_level names a slog level; an unknown name is an error, not info.
+func TestLogLevel(t *testing.T) {
+	for name, want := range map[string]slog.Level{"": slog.LevelInfo, "info": slog.LevelInfo,
+		"debug": slog.LevelDebug, "warning": slog.LevelWarn, "warn": slog.LevelWarn, "error": slog.LevelError} {
+		got, err := (&Config{LogLevel: name}).logLevel()
+		require.NoError(t, err, "%q", name)
+		assert.Equal(t, want, got, "%q", name)
+	}
+	for _, name := range []string{"verbose", "INFO", "2"} {
+		_, err := (&Config{LogLevel: name}).logLevel()
+		assert.Error(t, err, "%q", name)
 	}
 }
 

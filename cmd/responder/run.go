@@ -68,8 +68,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	logOut := writebehind.New(stderr, 0)
 	defer logOut.Close()
 	stderr = logOut
-	level := slog.LevelInfo
-	if *debug || c.LogLevel == "debug" {
+	level, _ := c.logLevel() // a bad level is refused by build below
+	if *debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(textlog.NewHandler(stderr, &slog.HandlerOptions{Level: level}))
