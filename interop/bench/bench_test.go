@@ -86,7 +86,11 @@ func TestResponderLoad(t *testing.T) {
 	lab.RequireStrongSwan(t)
 	lab.RequireBinaries(t, "taskset")
 	size := benchSizing(t)
-	b := &bench{t: t, size: size, profileDir: os.Getenv("IKELAB_BENCH_PROFILE")}
+	b := &bench{t: t, size: size, profileDir: os.Getenv("IKELAB_BENCH_PROFILE"), logLevel: "info"}
+	if l := os.Getenv("IKELAB_BENCH_LOG_LEVEL"); l != "" {
+		require.Contains(t, []string{"info", "warning"}, l, "IKELAB_BENCH_LOG_LEVEL")
+		b.logLevel = l
+	}
 	b.build()
 	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(t.TempDir(), "pki")})
 	require.NoError(t, err)
@@ -150,6 +154,7 @@ type bench struct {
 	cryptoTest   string
 	pin          bool
 	profileDir   string
+	logLevel     string // the ikelab responder's log_level
 }
 
 // build compiles the responder and the initiator once.
@@ -380,14 +385,16 @@ func (r *ikelabResponder) sas(t *testing.T) int {
 }
 
 // startIkelab starts the ikelab responder with info logging (its
-// per-packet lines are debug), audit records to a file, no DPD and no
+// per-packet lines are debug; IKELAB_BENCH_LOG_LEVEL=warning leaves only
+// the audit records, as charon's level 0 leaves its audit lines), audit
+// records to a file, no DPD and no
 // flood limits in the way: no COOKIEs (cookie_threshold -1 also turns off
 // the demand for them above InitRateThreshold IKE_SA_INITs a second) and
 // no per-address or global half-open limit the run could reach.
 func (b *bench) startIkelab(t *testing.T, ns *lab.Netns, s suite, fam *labpki.Family) responder {
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`listen: %s
-log_level: info
+log_level: %s
 audit: %s
 dpd: 0s
 policy:
@@ -406,7 +413,7 @@ local_ts: [%s]
 cookie_threshold: -1
 block_threshold_ip: 1000000
 max_half_open: 1000000
-`, serverAddr, filepath.Join(dir, "audit.json"), s.ike, s.esp, fam.Server.CertPath, fam.Server.KeyPath,
+`, serverAddr, b.logLevel, filepath.Join(dir, "audit.json"), s.ike, s.esp, fam.Server.CertPath, fam.Server.KeyPath,
 		fam.Root.CertPath, fam.RootCRL.Path, vipPool, serverNet)
 	path := filepath.Join(dir, "responder.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
@@ -425,7 +432,13 @@ max_half_open: 1000000
 	r.proc = lab.StartCommand(t, "ikelab-responder", cmd)
 	// Deleting thousands of SAs at shutdown takes a while.
 	r.proc.StopTimeout = 2 * time.Minute
-	r.proc.WaitOutput(t, "responder listening", 10*time.Second)
+	// Ready when its control socket answers: at log_level warning it
+	// prints no "responder listening" line. Its UDP sockets are bound by
+	// then.
+	lab.Eventually(t, 10*time.Second, "the responder's control socket", func() (bool, error) {
+		err := exec.Command(r.bin, "sas", "--control", r.control).Run()
+		return err == nil, err
+	})
 	return r
 }
 

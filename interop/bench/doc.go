@@ -30,6 +30,8 @@
 // (with every SA up) of each ikelab responder run into DIR, through the
 // responder's IKELAB_CPUPROFILE and IKELAB_MEMPROFILE, and a CPU profile of
 // the load generator of every cell (--cpuprofile);
-// IKELAB_BENCH_CONCURRENCY sets the handshakes in flight (default 64).
+// IKELAB_BENCH_CONCURRENCY sets the handshakes in flight (default 64);
+// IKELAB_BENCH_LOG_LEVEL=warning runs the ikelab responder without its
+// info lines (default info; its audit records are written either way).
 // docs/performance.md holds the full run's table.
 package bench
