@@ -61,13 +61,15 @@ var suites = []suite{
 type sizing struct {
 	sas         int // handshakes per cell, every SA held
 	concurrency int
+	runs        int // runs of each cell
 }
 
-// benchSizing reads IKELAB_BENCH_SAS (default 1,000: the CI size) and
-// IKELAB_BENCH_CONCURRENCY (default 64).
+// benchSizing reads IKELAB_BENCH_SAS (default 1,000: the CI size),
+// IKELAB_BENCH_CONCURRENCY (default 64) and IKELAB_BENCH_RUNS (default 1).
 func benchSizing(t *testing.T) sizing {
-	s := sizing{sas: 1000, concurrency: 64}
-	for name, p := range map[string]*int{"IKELAB_BENCH_SAS": &s.sas, "IKELAB_BENCH_CONCURRENCY": &s.concurrency} {
+	s := sizing{sas: 1000, concurrency: 64, runs: 1}
+	for name, p := range map[string]*int{"IKELAB_BENCH_SAS": &s.sas, "IKELAB_BENCH_CONCURRENCY": &s.concurrency,
+		"IKELAB_BENCH_RUNS": &s.runs} {
 		if v := os.Getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			require.NoError(t, err, "%s", name)
@@ -101,36 +103,43 @@ func TestResponderLoad(t *testing.T) {
 	for _, s := range suites {
 		var bound float64
 		for _, r := range []string{"ikelab", "strongSwan"} {
-			t.Run(strings.ReplaceAll(s.name, " ", "")+"/"+r, func(t *testing.T) {
-				// The bound is measured on the responders' core just before
-				// and just after the suite's first cell (ikelab's), so that
-				// it sees the machine that cell saw; the next cell shares it.
-				first := bound == 0
-				var runs []float64
-				if first {
-					runs = b.cryptoBench(t, s)
-				}
-				c := b.cell(t, s, r)
-				if first {
-					runs = append(runs, b.cryptoBench(t, s)...)
-					bound = sustainedRate(runs)
-					t.Logf("crypto bound for %s: %.0f handshakes/s on one core (all six runs; the best one %.0f/s)",
-						s.name, bound, 1e9/slices.Min(runs))
-				}
-				c.CryptoBound = bound
-				if c.CryptoShare > 0 {
-					// Where the same-run percentage and the share part: the
-					// cryptography's time inside the responder against the
-					// benchmark's, seconds apart on a machine whose speed moves.
-					inside, alone := c.CryptoShare*float64(c.CPUPerHandshake())/1e3, 1e6/bound
-					t.Logf("%s: cryptography took %.0f µs per handshake inside the responder, %.0f µs in the bound's benchmark (%+.0f%%)",
-						r, inside, alone, 100*(inside/alone-1))
-				}
-				cells = append(cells, c)
-				t.Logf("%s on %s: %d SAs in %v (%.0f/s), responder CPU %.3f ms per handshake (%.0f%% busy), %.1f KiB per SA",
-					r, s.name, c.Established, c.Wall.Round(time.Millisecond), c.Rate,
-					float64(c.CPUPerHandshake())/1e6, 100*c.Busy(), c.MemPerSA()/1024)
-			})
+			var repeats []Cell
+			for range size.runs {
+				t.Run(strings.ReplaceAll(s.name, " ", "")+"/"+r, func(t *testing.T) {
+					// The bound is measured on the responders' core just before
+					// and just after each ikelab cell, so that it sees the
+					// machine that cell saw; charon's cell shares the last one.
+					first := bound == 0 || r == "ikelab"
+					var runs []float64
+					if first {
+						runs = b.cryptoBench(t, s)
+					}
+					c := b.cell(t, s, r)
+					if first {
+						runs = append(runs, b.cryptoBench(t, s)...)
+						bound = sustainedRate(runs)
+						t.Logf("crypto bound for %s: %.0f handshakes/s on one core (all six runs; the best one %.0f/s)",
+							s.name, bound, 1e9/slices.Min(runs))
+					}
+					c.CryptoBound = bound
+					if c.CryptoShare > 0 {
+						// Where the same-run percentage and the share part: the
+						// cryptography's time inside the responder against the
+						// benchmark's, seconds apart on a machine whose speed moves.
+						inside, alone := c.CryptoShare*float64(c.CPUPerHandshake())/1e3, 1e6/bound
+						t.Logf("%s: cryptography took %.0f µs per handshake inside the responder, %.0f µs in the bound's benchmark (%+.0f%%)",
+							r, inside, alone, 100*(inside/alone-1))
+					}
+					cells = append(cells, c)
+					repeats = append(repeats, c)
+					t.Logf("%s on %s: %d SAs in %v (%.0f/s), responder CPU %.3f ms per handshake (%.0f%% busy), %.1f KiB per SA",
+						r, s.name, c.Established, c.Wall.Round(time.Millisecond), c.Rate,
+						float64(c.CPUPerHandshake())/1e6, 100*c.Busy(), c.MemPerSA()/1024)
+				})
+			}
+			if len(repeats) > 1 {
+				t.Logf("%s on %s, %d runs:\n%s", r, s.name, len(repeats), Summary(repeats))
+			}
 		}
 	}
 	table := Markdown(cells)

@@ -78,6 +78,26 @@ func TestMarkdown(t *testing.T) {
 	assert.Zero(t, Cell{}.CoreRate())
 }
 
+// Summary orders each measure of repeated runs and gives the median;
+// charon's runs, with no profile, have no cryptography line.
+func TestSummary(t *testing.T) {
+	run := func(cpu time.Duration, bound, share float64) Cell {
+		return Cell{Established: 1000, CPU: cpu, CryptoBound: bound, CryptoShare: share, RSSLoaded: 1000 * 12 * 1024}
+	}
+	// 0.5 ms per handshake is 2,000/s: 50% of 4,000, 80% of 2,500.
+	got := Summary([]Cell{run(500*time.Millisecond, 4000, 0.70), run(500*time.Millisecond, 2500, 0.75), run(400*time.Millisecond, 4000, 0.72)})
+	assert.Equal(t, `  % of the same-run crypto bound: 50, 62, 80%; median 62%
+  cryptography in the profile: 70, 72, 75%; median 72%
+  CPU per handshake: 0.400, 0.500, 0.500 ms; median 0.500 ms
+  crypto bound: 2500, 4000, 4000 hs/s; median 4000 hs/s
+  memory per IKE SA: 12.0, 12.0, 12.0 KiB; median 12.0 KiB`, got)
+
+	charon := Summary([]Cell{run(time.Second, 4000, 0), run(3*time.Second, 4000, 0)})
+	assert.NotContains(t, charon, "cryptography")
+	assert.Contains(t, charon, "CPU per handshake: 1.000, 3.000 ms; median 2.000 ms")
+	assert.Empty(t, Summary(nil))
+}
+
 func TestParseUDPRcvbufErrors(t *testing.T) {
 	snmp := "Ip: Forwarding DefaultTTL\nIp: 1 64\n" +
 		"Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n" +

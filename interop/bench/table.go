@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,4 +115,48 @@ func thousands(v float64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// Summary describes repeated runs of one cell: each measure's values in
+// order and their median.
+func Summary(runs []Cell) string {
+	var b strings.Builder
+	line := func(name, unit string, v func(Cell) float64, format string) {
+		vals := make([]float64, 0, len(runs))
+		for _, c := range runs {
+			if x := v(c); x > 0 {
+				vals = append(vals, x)
+			}
+		}
+		if len(vals) == 0 {
+			return
+		}
+		slices.Sort(vals)
+		strs := make([]string, len(vals))
+		for i, x := range vals {
+			strs[i] = fmt.Sprintf(format, x)
+		}
+		fmt.Fprintf(&b, "  %s: %s%s; median %s%s\n", name, strings.Join(strs, ", "), unit, fmt.Sprintf(format, median(vals)), unit)
+	}
+	line("% of the same-run crypto bound", "%", func(c Cell) float64 {
+		if c.CryptoBound <= 0 {
+			return 0
+		}
+		return 100 * c.CoreRate() / c.CryptoBound
+	}, "%.0f")
+	line("cryptography in the profile", "%", func(c Cell) float64 { return 100 * c.CryptoShare }, "%.0f")
+	line("CPU per handshake", " ms", func(c Cell) float64 { return float64(c.CPUPerHandshake()) / 1e6 }, "%.3f")
+	line("crypto bound", " hs/s", func(c Cell) float64 { return c.CryptoBound }, "%.0f")
+	line("memory per IKE SA", " KiB", func(c Cell) float64 { return c.MemPerSA() / 1024 }, "%.1f")
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// median returns the middle of sorted values, or the mean of the two
+// middle ones.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
