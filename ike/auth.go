@@ -89,9 +89,6 @@ func (s *ikeSA) handleAuth(m *wire.Message, inner []wire.Payload) ([]wire.Payloa
 func (s *ikeSA) establish(r *authRequest, resp []wire.Payload) []wire.Payload {
 	s.state = sa.Established
 	s.countHalfOpen(-1)
-	if s.halfOpenTimer != nil {
-		s.halfOpenTimer.Stop()
-	}
 	// Both AUTH payloads are computed: the IKE_SA_INIT messages they
 	// sign are not needed again (handleInit drops a late duplicate).
 	s.initReq, s.initResp = nil, nil

@@ -68,6 +68,8 @@ type Engine struct {
 	certReq []byte
 	// texts holds the audit record's texts that repeat from SA to SA.
 	texts texts
+	// reaper removes the SAs whose IKE_AUTH never completed.
+	reaper reaper
 }
 
 // initKey finds a half-open SA from a retransmitted IKE_SA_INIT, which
@@ -85,6 +87,7 @@ func NewEngine(cfg Config, send Sender) (*Engine, error) {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, send: send, bySPI: map[wire.SPI]*ikeSA{}, byInit: map[initKey]*ikeSA{},
 		byChild: map[uint32]*ikeSA{}, initBusy: map[initKey]struct{}{}}
+	e.reaper.fire = e.reapHalfOpen
 	if cfg.ID != nil {
 		e.localID = cfg.ID.String()
 	}
@@ -158,6 +161,7 @@ func (e *Engine) Handle(p Packet) {
 // Close deletes every IKE SA, telling each established peer, and removes
 // their child SAs from the installer.
 func (e *Engine) Close() {
+	e.reaper.stop()
 	e.mu.Lock()
 	e.closed = true
 	all := make([]*ikeSA, 0, len(e.bySPI))
@@ -373,8 +377,9 @@ func spiString(v uint32) string {
 	return hex.EncodeToString(b[:])
 }
 
+// trustContext bounds one certificate check by TrustTimeout.
 func (e *Engine) trustContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), e.cfg.TrustTimeout)
+	return newLazyDeadline(time.Now().Add(e.cfg.TrustTimeout))
 }
 
 // rateLimit lets one log line a second through, counting the rest, so that

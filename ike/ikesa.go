@@ -69,8 +69,9 @@ type ikeSA struct {
 	retries  int
 	timer    *time.Timer
 	dpdTimer *time.Timer
-	// halfOpenTimer reaps the SA if IKE_AUTH never completes.
-	halfOpenTimer *time.Timer
+	// halfOpenUntil is when the engine's reaper removes the SA if
+	// IKE_AUTH has not completed by then (reaper.go).
+	halfOpenUntil time.Time
 	// rekeying tracks child SAs we are rekeying, for collisions;
 	// ikeRekeying the IKE SA rekey we started.
 	rekeying      map[*sa.Child]*rekeyState
@@ -290,8 +291,12 @@ func (s *ikeSA) armDPD() {
 	if s.e.cfg.DPDInterval <= 0 {
 		return
 	}
+	// One timer for the SA's life, reset rather than made again: a check
+	// that fired while this waited for the lock finds the SA active and
+	// sets it once more.
 	if s.dpdTimer != nil {
-		s.dpdTimer.Stop()
+		s.dpdTimer.Reset(s.e.cfg.DPDInterval)
+		return
 	}
 	s.dpdTimer = time.AfterFunc(s.e.cfg.DPDInterval, s.dpd)
 }
@@ -303,7 +308,7 @@ func (s *ikeSA) dpd() {
 		return
 	}
 	if idle := s.e.cfg.now().Sub(s.lastSeen); idle < s.e.cfg.DPDInterval {
-		s.dpdTimer = time.AfterFunc(s.e.cfg.DPDInterval-idle, s.dpd)
+		s.dpdTimer.Reset(s.e.cfg.DPDInterval - idle)
 		return
 	}
 	if s.pending != nil {
@@ -323,13 +328,13 @@ func (s *ikeSA) remove(why string) {
 		s.eap.server.Close()
 		s.eap = nil
 	}
-	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer, s.halfOpenTimer} {
+	for _, t := range []*time.Timer{s.timer, s.dpdTimer, s.ikeRekeyTimer} {
 		if t != nil {
 			t.Stop()
 		}
 	}
 	for _, c := range s.children {
-		c.StopTimers()
+		c.StopTimer()
 	}
 	for _, c := range s.children {
 		if err := s.e.cfg.Installer.Remove(c); err != nil {

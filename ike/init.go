@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/ikelab/ikelab/crypto"
 	"github.com/ikelab/ikelab/ike/policy"
@@ -371,17 +370,7 @@ func (r *initRequest) respond() error {
 		a.Time, a.Result = e.cfg.now(), "ok"
 		e.cfg.Audit(&a)
 	}
-	// Stopped when the SA leaves half-open (establish, teardown), so that
-	// it holds neither a place in the runtime's timers nor the SA for the
-	// rest of the timeout.
-	s.halfOpenTimer = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.state == sa.HalfOpen {
-			s.auditFail("half_open_timeout", "", "IKE_AUTH never arrived")
-			s.remove("half-open timeout")
-		}
-	})
+	s.halfOpenUntil = e.reaper.add(r.spir, e.cfg.HalfOpenTimeout)
 	return nil
 }
 

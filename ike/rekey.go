@@ -85,7 +85,7 @@ func (s *ikeSA) handleCreateChild(inner []wire.Payload) ([]wire.Payload, error) 
 		// The old SA stays until the peer deletes it (RFC 7296, Section
 		// 2.8), so that no packet in flight is lost.
 		req.rekey.Rekeyed = true
-		req.rekey.StopTimers()
+		req.rekey.StopTimer()
 		s.peerRekeyed(req.rekey, nonceData, nr)
 	}
 	s.log("CREATE_CHILD_SA %s: new SPIs %08x_i %08x_o", what, child.SPIIn, child.SPIOut)

@@ -47,7 +47,11 @@ func (s *ikeSA) releaseSPI(spi uint32) {
 	}
 }
 
-// scheduleRekey arms a child SA's lifetime timers from its lifetimes.
+// scheduleRekey arms a child SA's lifetime timer: at the soft lifetime it
+// rekeys the child and is replaced by the hard lifetime's, which deletes
+// the child if the rekey has not replaced it by then. The hard timer is
+// made only at the soft lifetime: until then every SA keeps one runtime
+// timer and one closure, not two of each. It is called once per child.
 func (s *ikeSA) scheduleRekey(c *sa.Child) {
 	soft, hard := c.SoftLife, c.HardLife
 	if soft <= 0 {
@@ -55,10 +59,21 @@ func (s *ikeSA) scheduleRekey(c *sa.Child) {
 	}
 	// The timers find the child by SPI: an IKE SA rekey may have moved it.
 	spi, e := c.SPIIn, s.e
-	c.SetTimers(
-		time.AfterFunc(soft, func() { e.ChildExpired(spi, false) }),
-		time.AfterFunc(hard, func() { e.ChildExpired(spi, true) }),
-	)
+	c.SetTimer(time.AfterFunc(soft, func() {
+		e.withChild(spi, func(s *ikeSA, c *sa.Child) {
+			if c.Timer() == nil {
+				return // the child's timer was stopped while this call waited
+			}
+			c.SetTimer(time.AfterFunc(hard-soft, func() {
+				e.withChild(spi, func(s *ikeSA, c *sa.Child) {
+					if c.Timer() != nil {
+						s.expireChild(c, "hard lifetime reached")
+					}
+				})
+			}))
+			s.initiateChildRekey(c, 0)
+		})
+	}))
 }
 
 func (s *ikeSA) withLock(f func()) {
@@ -126,7 +141,7 @@ func (s *ikeSA) deleteChild(c *sa.Child) {
 
 // dropChild uninstalls a child SA and forgets it.
 func (s *ikeSA) dropChild(c *sa.Child) {
-	c.StopTimers()
+	c.StopTimer()
 	for i, x := range s.children {
 		if x == c {
 			s.children = append(s.children[:i], s.children[i+1:]...)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ikelab/ikelab/crypto"
+	"github.com/ikelab/ikelab/ike/policy"
 	"github.com/ikelab/ikelab/ike/wire"
 )
 
@@ -132,6 +133,36 @@ func TestCreateChildSA(t *testing.T) {
 		assert.Empty(t, h.mem.Children(), "deleting the IKE SA takes every child SA")
 		assert.Zero(t, h.e.indexedChildren(), "and the engine's child index forgets them")
 	})
+}
+
+// TestChildLifetimeTimer: the child SA's own timer, not a call from the
+// test, rekeys it at the soft lifetime and, when the peer never answers,
+// deletes it at the hard one.
+func TestChildLifetimeTimer(t *testing.T) {
+	p, err := policy.Builtin("recommended")
+	require.NoError(t, err)
+	const life = 300 * time.Millisecond // soft 270-300 ms, hard 330 ms
+	p.ChildLifetime = life
+	start := time.Now()
+	h, _ := established(t, Config{Policy: p})
+	old := h.mem.Children()[0]
+	require.Equal(t, life+life/10, old.HardLife, "the hard lifetime is 10% past the policy's")
+
+	select {
+	case raw := <-h.p.in:
+		m, err := wire.ParseMessage(raw)
+		require.NoError(t, err)
+		assert.Equal(t, wire.CREATE_CHILD_SA, m.Exchange, "the soft lifetime starts a rekey")
+		assert.GreaterOrEqual(t, time.Since(start), life-life/10, "not before the soft lifetime")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no CREATE_CHILD_SA request at the soft lifetime")
+	}
+	assert.Len(t, h.mem.Children(), 1, "the child lives until its hard lifetime")
+
+	// The request goes unanswered: the hard lifetime deletes the child.
+	require.Eventually(t, func() bool { return len(h.mem.Children()) == 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(start), old.HardLife, "not before the hard lifetime")
+	assert.Zero(t, h.e.indexedChildren())
 }
 
 // TestResponderRekeysOnLifetime: the policy lifetime makes the engine start

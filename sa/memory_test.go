@@ -30,14 +30,17 @@ func TestMemoryInstaller(t *testing.T) {
 	assert.Len(t, m.Children(), 99)
 }
 
-func TestChildTimers(t *testing.T) {
+func TestChildTimer(t *testing.T) {
 	c := &Child{}
 	fired := make(chan struct{}, 2)
-	c.SetTimers(time.AfterFunc(time.Hour, func() { fired <- struct{}{} }))
-	c.SetTimers(time.AfterFunc(10*time.Millisecond, func() { fired <- struct{}{} })) // replaces the first
+	first := time.AfterFunc(time.Hour, func() { fired <- struct{}{} })
+	c.SetTimer(first)
+	c.SetTimer(time.AfterFunc(10*time.Millisecond, func() { fired <- struct{}{} })) // replaces the first
+	assert.False(t, first.Stop(), "the replaced timer was stopped")
 	<-fired
-	c.SetTimers(time.AfterFunc(10*time.Millisecond, func() { fired <- struct{}{} }))
-	c.StopTimers()
+	c.SetTimer(time.AfterFunc(10*time.Millisecond, func() { fired <- struct{}{} }))
+	c.StopTimer()
+	assert.Nil(t, c.Timer())
 	select {
 	case <-fired:
 		t.Fatal("a stopped timer fired")

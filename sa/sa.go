@@ -80,7 +80,7 @@ type Child struct {
 	// peer deletes it (RFC 7296, Section 2.8).
 	Rekeyed bool
 
-	timers []*time.Timer
+	timer *time.Timer
 }
 
 // String describes the child SA without keys.
@@ -108,17 +108,20 @@ type SPIReleaser interface {
 	ReleaseSPI(local, remote netip.Addr, spi uint32) error
 }
 
-// SetTimers keeps the rekey and expiry timers of the child SA so that they
-// can be stopped with it.
-func (c *Child) SetTimers(ts ...*time.Timer) {
-	c.StopTimers()
-	c.timers = ts
+// SetTimer stops the child SA's lifetime timer, if it has one, and keeps
+// t instead, so that t is stopped with the child.
+func (c *Child) SetTimer(t *time.Timer) {
+	c.StopTimer()
+	c.timer = t
 }
 
-// StopTimers stops the child SA's timers.
-func (c *Child) StopTimers() {
-	for _, t := range c.timers {
-		t.Stop()
+// Timer returns the child SA's lifetime timer, nil once it was stopped.
+func (c *Child) Timer() *time.Timer { return c.timer }
+
+// StopTimer stops the child SA's lifetime timer.
+func (c *Child) StopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
 	}
-	c.timers = nil
 }
