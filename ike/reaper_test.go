@@ -12,7 +12,7 @@ import (
 )
 
 // The reaper hands out deadlines in order, gives back exactly the SPIs
-// that are due, and fires once per head deadline.
+// that are due, and its timer fires for the head's deadline.
 func TestReaper(t *testing.T) {
 	var fired atomic.Int32
 	r := &reaper{fire: func() { fired.Add(1) }}

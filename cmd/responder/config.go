@@ -180,7 +180,6 @@ func relPath(config, p string) string {
 	return filepath.Join(filepath.Dir(config), p)
 }
 
-// trustPolicy is the trust section with its paths resolved.
 // logLevel returns log_level as a slog level.
 func (c *Config) logLevel() (slog.Level, error) {
 	switch c.LogLevel {
@@ -207,6 +206,7 @@ func (c *Config) gcPercent() int {
 	return defaultGCPercent
 }
 
+// trustPolicy is the trust section with its paths resolved.
 func (c *Config) trustPolicy(path string) trust.Policy {
 	tp := c.Trust
 	rel := func(ps []string) []string {
