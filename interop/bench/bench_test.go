@@ -93,6 +93,12 @@ func TestResponderLoad(t *testing.T) {
 		require.Contains(t, []string{"info", "warning"}, l, "IKELAB_BENCH_LOG_LEVEL")
 		b.logLevel = l
 	}
+	if v := os.Getenv("IKELAB_BENCH_GC_PERCENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "IKELAB_BENCH_GC_PERCENT")
+		require.Positive(t, n, "IKELAB_BENCH_GC_PERCENT")
+		b.gcPercent = n
+	}
 	b.build()
 	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(t.TempDir(), "pki")})
 	require.NoError(t, err)
@@ -164,6 +170,7 @@ type bench struct {
 	pin          bool
 	profileDir   string
 	logLevel     string // the ikelab responder's log_level
+	gcPercent    int    // the ikelab responder's gc_percent; 0: its default
 }
 
 // build compiles the responder and the initiator once.
@@ -424,6 +431,9 @@ block_threshold_ip: 1000000
 max_half_open: 1000000
 `, serverAddr, b.logLevel, filepath.Join(dir, "audit.json"), s.ike, s.esp, fam.Server.CertPath, fam.Server.KeyPath,
 		fam.Root.CertPath, fam.RootCRL.Path, vipPool, serverNet)
+	if b.gcPercent > 0 {
+		cfg += fmt.Sprintf("gc_percent: %d\n", b.gcPercent)
+	}
 	path := filepath.Join(dir, "responder.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	r := &ikelabResponder{bin: b.responderBin, control: filepath.Join(dir, "control.sock")}

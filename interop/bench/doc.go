@@ -33,9 +33,11 @@
 // IKELAB_BENCH_CONCURRENCY sets the handshakes in flight (default 64);
 // IKELAB_BENCH_LOG_LEVEL=warning runs the ikelab responder without its
 // info lines (default info; its audit records are written either way);
-// IKELAB_BENCH_RUNS=N runs each cell N times, each ikelab run with a bound
-// of its own, and logs the runs' spread and medians (this machine's speed
-// moves by a third between runs: compare medians, not runs):
+// IKELAB_BENCH_GC_PERCENT sets the ikelab responder's gc_percent (default
+// the responder's own); IKELAB_BENCH_RUNS=N runs each cell N times, each
+// ikelab run with a bound of its own, and logs the runs' spread and
+// medians (this machine's speed moves by a third between runs: compare
+// medians, not runs):
 //
 //	IKELAB_BENCH_RUNS=9 IKELAB_BENCH_SAS=10000 go test -run 'TestResponderLoad/ECP.*/ikelab' -v -timeout 60m ./interop/bench/
 //
