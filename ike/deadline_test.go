@@ -20,11 +20,7 @@ func TestLazyDeadline(t *testing.T) {
 		assert.WithinDuration(t, time.Now().Add(20*time.Millisecond), d, 20*time.Millisecond)
 		assert.NoError(t, ctx.Err())
 		assert.Nil(t, ctx.(*lazyDeadline).timer, "no timer before anyone waits")
-		select {
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("Done not closed at the deadline")
-		}
+		waitClosed(t, ctx.Done(), "Done not closed at the deadline")
 		assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
 	})
 	t.Run("expires without a waiter", func(t *testing.T) {
@@ -56,11 +52,7 @@ func TestLazyDeadline(t *testing.T) {
 		defer stop()
 		d, _ := child.Deadline()
 		assert.Equal(t, ctx.(*lazyDeadline).deadline, d, "the earlier deadline wins")
-		select {
-		case <-child.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("the child outlived its parent's deadline")
-		}
+		waitClosed(t, child.Done(), "the child outlived its parent's deadline")
 		assert.ErrorIs(t, child.Err(), context.DeadlineExceeded)
 	})
 	t.Run("canceled child", func(t *testing.T) {
@@ -68,11 +60,17 @@ func TestLazyDeadline(t *testing.T) {
 		child, stop := context.WithCancel(ctx)
 		defer stop()
 		cancel()
-		select {
-		case <-child.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("canceling the parent did not reach the child")
-		}
+		waitClosed(t, child.Done(), "canceling the parent did not reach the child")
 		assert.ErrorIs(t, child.Err(), context.Canceled)
 	})
+}
+
+// waitClosed fails the test if done is not closed within five seconds.
+func waitClosed(t *testing.T, done <-chan struct{}, msg string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal(msg)
+	}
 }
