@@ -152,7 +152,7 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 	s.exportESPKeys(child)
 	prop := c.Proposal
 	prop.SPI = binary.BigEndian.AppendUint32(nil, spiIn)
-	in, outSPI := spiString(spiIn)+"_i", spiString(child.SPIOut)+"_o"
+	in, outSPI := spiLabel(spiIn, 'i'), spiLabel(child.SPIOut, 'o')
 	s.audit.ChildSPIs = append(s.audit.ChildSPIs, in, outSPI)
 	s.audit.TSi, s.audit.TSr = s.audit.TSi[:0], s.audit.TSr[:0]
 	for _, t := range tsi {
@@ -167,12 +167,14 @@ func (s *ikeSA) negotiateChild(r *childRequest) ([]wire.Payload, *sa.Child, *Not
 		b = appendJoined(append(b, " and TS ["...), s.audit.TSr)
 		return append(appendJoined(append(b, "] === ["...), s.audit.TSi), ']')
 	})
-	out = append([]wire.Payload{&wire.SA{Proposals: []wire.Proposal{prop}}}, out...)
-	out = append(out, &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
+	// SA first, then the KE if any, then the selectors: one slice.
+	res := make([]wire.Payload, 0, len(out)+4)
+	res = append(res, &wire.SA{Proposals: []wire.Proposal{prop}})
+	res = append(append(res, out...), &wire.TS{Selectors: tsi}, &wire.TS{Responder: true, Selectors: tsr})
 	if mode == sa.Transport {
-		out = append(out, wire.NewNotify(wire.USE_TRANSPORT_MODE, nil))
+		res = append(res, wire.NewNotify(wire.USE_TRANSPORT_MODE, nil))
 	}
-	return out, child, nil
+	return res, child, nil
 }
 
 // remoteTSLimit is what the peer's side may be: its virtual IPs, or its

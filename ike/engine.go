@@ -377,6 +377,17 @@ func spiString(v uint32) string {
 	return hex.EncodeToString(b[:])
 }
 
+// spiLabel names a child SA's SPI as charon prints it, in one string:
+// eight hex digits and _i (inbound, ours) or _o (outbound, the peer's).
+func spiLabel(v uint32, dir byte) string {
+	var raw [4]byte
+	binary.BigEndian.PutUint32(raw[:], v)
+	var b [10]byte
+	hex.Encode(b[:8], raw[:])
+	b[8], b[9] = '_', dir
+	return string(b[:])
+}
+
 // trustContext bounds one certificate check by TrustTimeout.
 func (e *Engine) trustContext() (context.Context, context.CancelFunc) {
 	return newLazyDeadline(time.Now().Add(e.cfg.TrustTimeout))

@@ -29,15 +29,11 @@ func (s *ikeSA) handleInformational(inner []wire.Payload) ([]wire.Payload, error
 		case wire.ProtoESP:
 			for _, spi := range d.SPIs {
 				out := binary.BigEndian.Uint32(spi)
-				for _, c := range s.children {
-					if c.SPIOut != out {
-						continue
-					}
+				if c := s.childOut(out); c != nil {
 					s.log("received DELETE for ESP CHILD_SA with SPI %08x, deleting %08x_i", out, c.SPIIn)
 					s.dropChild(c)
 					delete(s.rekeying, c)
 					ourSPIs = append(ourSPIs, binary.BigEndian.AppendUint32(nil, c.SPIIn))
-					break
 				}
 			}
 		}

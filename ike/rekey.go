@@ -64,12 +64,7 @@ func (s *ikeSA) handleCreateChild(inner []wire.Payload) ([]wire.Payload, error) 
 		}
 		// The peer names the SA by the SPI it receives on: our outbound.
 		out := binary.BigEndian.Uint32(rekeySPI)
-		for _, c := range s.children {
-			if c.SPIOut == out {
-				req.rekey = c
-			}
-		}
-		if req.rekey == nil {
+		if req.rekey = s.childOut(out); req.rekey == nil {
 			return nil, &NotifyError{Type: wire.CHILD_SA_NOT_FOUND, Reason: fmt.Sprintf("no CHILD_SA with SPI %08x to rekey", out)}
 		}
 	}
@@ -95,7 +90,7 @@ func (s *ikeSA) handleCreateChild(inner []wire.Payload) ([]wire.Payload, error) 
 		if req.rekey != nil {
 			a.Event = "child_rekeyed"
 		}
-		a.ChildSPIs = []string{spiString(child.SPIIn) + "_i", spiString(child.SPIOut) + "_o"}
+		a.ChildSPIs = []string{spiLabel(child.SPIIn, 'i'), spiLabel(child.SPIOut, 'o')}
 		s.e.cfg.Audit(&a)
 	}
 	// RFC 7296, Section 1.3.1 orders the response SA, Nr, [KEr], TSi, TSr.

@@ -126,6 +126,17 @@ func (s *ikeSA) child(spi uint32) *sa.Child {
 	return nil
 }
 
+// childOut returns the child SA with outbound SPI spi, or nil: the peer
+// names a child SA by the SPI it receives on (DELETE, REKEY_SA).
+func (s *ikeSA) childOut(spi uint32) *sa.Child {
+	for _, c := range s.children {
+		if c.SPIOut == spi {
+			return c
+		}
+	}
+	return nil
+}
+
 // addChild records an installed child SA as this IKE SA's.
 func (s *ikeSA) addChild(c *sa.Child) {
 	s.children = append(s.children, c)
@@ -318,7 +329,7 @@ func (s *ikeSA) childRekeyAnswered(old *sa.Child, props []wire.Proposal, ni []by
 		a.Time, a.Event, a.Result = s.e.cfg.now(), "child_rekeyed", "ok"
 		a.Reason = "rekeyed by the responder (lifetime)"
 		a.PFSGroup = wire.TransformName(wire.TransformKE, c.KE.ID)
-		a.ChildSPIs = []string{spiString(child.SPIIn) + "_i", spiString(child.SPIOut) + "_o"}
+		a.ChildSPIs = []string{spiLabel(child.SPIIn, 'i'), spiLabel(child.SPIOut, 'o')}
 		s.e.cfg.Audit(&a)
 	}
 	st.oursDone, st.ourNonces, st.ourNew = true, [][]byte{ni, nr}, child
