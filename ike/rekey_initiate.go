@@ -59,21 +59,21 @@ func (s *ikeSA) scheduleRekey(c *sa.Child) {
 	}
 	// The timers find the child by SPI: an IKE SA rekey may have moved it.
 	spi, e := c.SPIIn, s.e
-	c.SetTimer(time.AfterFunc(soft, func() {
-		e.withChild(spi, func(s *ikeSA, c *sa.Child) {
-			if c.Timer() == nil {
-				return // the child's timer was stopped while this call waited
-			}
-			c.SetTimer(time.AfterFunc(hard-soft, func() {
-				e.withChild(spi, func(s *ikeSA, c *sa.Child) {
-					if c.Timer() != nil {
-						s.expireChild(c, "hard lifetime reached")
-					}
-				})
-			}))
-			s.initiateChildRekey(c, 0)
-		})
-	}))
+	c.SetTimer(time.AfterFunc(soft, func() { e.childTimer(spi, false, hard-soft) }))
+}
+
+// childTimer is a child SA's lifetime timer firing: the soft lifetime arms
+// the hard one, hardIn later, and rekeys; the hard lifetime deletes.
+func (e *Engine) childTimer(spi uint32, hard bool, hardIn time.Duration) {
+	e.withChild(spi, func(s *ikeSA, c *sa.Child) {
+		if c.Timer() == nil {
+			return // the child's timer was stopped while this call waited
+		}
+		if !hard {
+			c.SetTimer(time.AfterFunc(hardIn, func() { e.childTimer(spi, true, 0) }))
+		}
+		s.lifetimeReached(c, hard)
+	})
 }
 
 func (s *ikeSA) withLock(f func()) {
@@ -88,13 +88,17 @@ func (s *ikeSA) withLock(f func()) {
 // the engine: a soft expiry rekeys the child SA, a hard one deletes it and
 // tells the peer.
 func (e *Engine) ChildExpired(spiIn uint32, hard bool) {
-	e.withChild(spiIn, func(s *ikeSA, c *sa.Child) {
-		if hard {
-			s.expireChild(c, "hard lifetime reached")
-		} else {
-			s.initiateChildRekey(c, 0)
-		}
-	})
+	e.withChild(spiIn, func(s *ikeSA, c *sa.Child) { s.lifetimeReached(c, hard) })
+}
+
+// lifetimeReached rekeys a child SA at its soft lifetime and deletes it at
+// its hard one, whether our timer or the kernel says so.
+func (s *ikeSA) lifetimeReached(c *sa.Child, hard bool) {
+	if hard {
+		s.expireChild(c, "hard lifetime reached")
+	} else {
+		s.initiateChildRekey(c, 0)
+	}
 }
 
 // expireChild deletes a child SA whose hard lifetime ran out and tells the

@@ -68,16 +68,21 @@ type sizing struct {
 // IKELAB_BENCH_CONCURRENCY (default 64) and IKELAB_BENCH_RUNS (default 1).
 func benchSizing(t *testing.T) sizing {
 	s := sizing{sas: 1000, concurrency: 64, runs: 1}
-	for name, p := range map[string]*int{"IKELAB_BENCH_SAS": &s.sas, "IKELAB_BENCH_CONCURRENCY": &s.concurrency,
-		"IKELAB_BENCH_RUNS": &s.runs} {
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			require.NoError(t, err, "%s", name)
-			require.Positive(t, n, "%s", name)
-			*p = n
-		}
-	}
+	positiveEnv(t, "IKELAB_BENCH_SAS", &s.sas)
+	positiveEnv(t, "IKELAB_BENCH_CONCURRENCY", &s.concurrency)
+	positiveEnv(t, "IKELAB_BENCH_RUNS", &s.runs)
 	return s
+}
+
+// positiveEnv sets *p from the environment variable name, a positive
+// integer, when it is set.
+func positiveEnv(t *testing.T, name string, p *int) {
+	if v := os.Getenv(name); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "%s", name)
+		require.Positive(t, n, "%s", name)
+		*p = n
+	}
 }
 
 // TestResponderLoad runs the same load against the ikelab responder and
@@ -93,12 +98,7 @@ func TestResponderLoad(t *testing.T) {
 		require.Contains(t, []string{"info", "warning"}, l, "IKELAB_BENCH_LOG_LEVEL")
 		b.logLevel = l
 	}
-	if v := os.Getenv("IKELAB_BENCH_GC_PERCENT"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "IKELAB_BENCH_GC_PERCENT")
-		require.Positive(t, n, "IKELAB_BENCH_GC_PERCENT")
-		b.gcPercent = n
-	}
+	positiveEnv(t, "IKELAB_BENCH_GC_PERCENT", &b.gcPercent)
 	b.build()
 	pki, err := labpki.Generate(labpki.Options{Dir: filepath.Join(t.TempDir(), "pki")})
 	require.NoError(t, err)
